@@ -1,0 +1,345 @@
+"""
+The validated protocol model built from spec/*.yaml.
+
+Everything the generator emits, and the reference state machine the tests
+build, comes from :func:`load_spec`. Validation errors are SpecError with the
+file and line of the offending entry and what was expected there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .loader import Located, Map, SpecError, load_yaml, opt, req
+
+SPEC_FILES = ("opcodes.yaml", "close_codes.yaml", "framing.yaml", "connection.yaml", "handshake.yaml")
+STAY = "stay"  # `to: stay` in a transition: the state does not change
+RECEIVE_ACTIONS = ("parse", "ignore", "error")
+DIRECTIONS = ("send", "receive")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A named constant with documentation: an opcode, a close code, a state, ..."""
+
+    name: str
+    value: object
+    doc: str
+    rfc: str
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def __getattr__(self, key: str):
+        try:
+            return self.__dict__["extra"][key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    direction: str
+    event: str
+    doc: str
+    rfc: str
+    error: bool = False
+    side: str | None = None
+
+    @property
+    def const(self) -> str:
+        return self.name.upper()
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: str
+    input: str
+    target: str
+    side: str | None
+    line: int
+
+
+@dataclass
+class Spec:
+    """The whole protocol, as data."""
+
+    root: Path
+    sources: dict[str, str]
+    control_bit: int = 0
+    opcodes: list[Entry] = field(default_factory=list)
+    reserved_opcodes: list[Entry] = field(default_factory=list)
+    close_codes: list[Entry] = field(default_factory=list)
+    close_ranges: list[Entry] = field(default_factory=list)
+    header_fields: list[Entry] = field(default_factory=list)
+    rsv_bits: list[Entry] = field(default_factory=list)
+    length_forms: list[Entry] = field(default_factory=list)
+    limits: list[Entry] = field(default_factory=list)
+    initial_state: str = ""
+    states: list[Entry] = field(default_factory=list)
+    connection_types: list[Entry] = field(default_factory=list)
+    connection_inputs: list[Input] = field(default_factory=list)
+    receive_bytes: dict[str, str] = field(default_factory=dict)
+    connection_transitions: list[Transition] = field(default_factory=list)
+    handshake_constants: dict[str, object] = field(default_factory=dict)
+    handshake_headers: list[Entry] = field(default_factory=list)
+    handshake_inputs: list[Input] = field(default_factory=list)
+    handshake_transitions: list[Transition] = field(default_factory=list)
+
+    @property
+    def state_names(self) -> list[str]:
+        return [s.name for s in self.states]
+
+
+def _unique(doc: Located, records, key: str, what: str) -> None:
+    seen: dict[object, int] = {}
+    for record, line in records:
+        value = record[key]
+        if value in seen:
+            raise doc.error(
+                record.key_lines.get(key, line),
+                f"duplicate {what} {value!r} (first at line {seen[value]}); expected each {what} once",
+            )
+        seen[value] = record.key_lines.get(key, line)
+
+
+def _entries(records, value_key: str = "value", extra_keys: tuple[str, ...] = ()) -> list[Entry]:
+    return [
+        Entry(r["name"], r[value_key], r.get("doc", ""), r.get("rfc", ""), {k: r.get(k) for k in extra_keys})
+        for r, _ in records
+    ]
+
+
+def _one_of(doc: Located, record: Map, key: str, allowed, where: str) -> None:
+    if record[key] not in allowed:
+        raise doc.error(
+            record.key_lines[key],
+            f"{where}: {key!r} is {record[key]!r}; expected one of {', '.join(map(str, allowed))}",
+        )
+
+
+DOC = {"doc": req(str), "rfc": req(str, describe="the source, such as \"RFC 6455 §5.2\"")}
+
+
+def _load_opcodes(spec: Spec, doc: Located) -> None:
+    spec.control_bit = doc.section("control_bit", int)
+    records = doc.records("opcodes", {"name": req(str), "value": req(int), "kind": req(str), **DOC})
+    _unique(doc, records, "name", "opcode name")
+    _unique(doc, records, "value", "opcode value")
+    for index, (record, _) in enumerate(records):
+        where = f"opcodes[{index}]"
+        _one_of(doc, record, "kind", ("data", "control"), where)
+        if not 0 <= record["value"] <= 0xF:
+            raise doc.error(record.key_lines["value"], f"{where}: value {record['value']} expected in 0x0..0xF")
+        is_control = bool(record["value"] & spec.control_bit)
+        if is_control != (record["kind"] == "control"):
+            raise doc.error(
+                record.key_lines["kind"],
+                f"{where}: kind {record['kind']!r} contradicts control_bit {spec.control_bit:#x} "
+                f"for value {record['value']:#x}; expected {'control' if is_control else 'data'}",
+            )
+    spec.opcodes = _entries(records, extra_keys=("kind",))
+    reserved = doc.records("reserved", {"first": req(int), "last": req(int), "kind": req(str), **DOC})
+    taken = {o.value: o.name for o in spec.opcodes}
+    for index, (record, line) in enumerate(reserved):
+        _one_of(doc, record, "kind", ("data", "control"), f"reserved[{index}]")
+        for value in range(record["first"], record["last"] + 1):
+            if value in taken:
+                raise doc.error(line, f"reserved[{index}]: range includes {value:#x}, already opcode {taken[value]}; "
+                                      "expected only unassigned values")
+            taken[value] = "reserved"
+    spec.reserved_opcodes = [
+        Entry(f"{r['first']:#x}-{r['last']:#x}", (r["first"], r["last"]), r["doc"], r["rfc"], {"kind": r["kind"]})
+        for r, _ in reserved
+    ]
+
+
+def _load_close_codes(spec: Spec, doc: Located) -> None:
+    ranges = doc.records(
+        "ranges", {"name": req(str), "first": req(int), "last": req(int), "wire": req(str), **DOC}
+    )
+    _unique(doc, ranges, "name", "range name")
+    previous_last = None
+    for index, (record, line) in enumerate(ranges):
+        _one_of(doc, record, "wire", ("registered", "open"), f"ranges[{index}]")
+        if record["first"] > record["last"] or (previous_last is not None and record["first"] <= previous_last):
+            raise doc.error(line, f"ranges[{index}]: expected ascending, non-overlapping ranges (first <= last)")
+        previous_last = record["last"]
+    spec.close_ranges = [
+        Entry(r["name"], (r["first"], r["last"]), r["doc"], r["rfc"], {"wire": r["wire"]}) for r, _ in ranges
+    ]
+    codes = doc.records(
+        "codes",
+        {"name": req(str), "value": req(int), "enum": req(bool), "wire": req(bool), **DOC},
+    )
+    _unique(doc, codes, "name", "close code name")
+    _unique(doc, codes, "value", "close code")
+    for index, (record, _) in enumerate(codes):
+        owner = [r for r in spec.close_ranges if r.value[0] <= record["value"] <= r.value[1]]
+        if not owner:
+            raise doc.error(
+                record.key_lines["value"],
+                f"codes[{index}]: {record['value']} is in no declared range; expected a value inside one of "
+                + ", ".join(f"{r.name} {r.value[0]}-{r.value[1]}" for r in spec.close_ranges),
+            )
+    spec.close_codes = _entries(codes, extra_keys=("enum", "wire"))
+
+
+def _load_framing(spec: Spec, doc: Located) -> None:
+    header = doc.records("header", {"name": req(str), "value": req(int), "byte": req(int), **DOC})
+    _unique(doc, header, "name", "header field")
+    spec.header_fields = _entries(header, extra_keys=("byte",))
+    rsv = doc.records("rsv_bits", {"name": req(str), "mask": req(int), **DOC})
+    _unique(doc, rsv, "name", "RSV bit")
+    _unique(doc, rsv, "mask", "RSV mask")
+    spec.rsv_bits = _entries(rsv, value_key="mask")
+    forms = doc.records(
+        "length_forms",
+        {"name": req(str), "bits": req(int), "marker": req(int, type(None)),
+         "marker_name": req(str, type(None)), "max": req(int), **DOC},
+    )
+    _unique(doc, forms, "name", "length form")
+    for index in range(1, len(forms)):
+        if forms[index][0]["max"] <= forms[index - 1][0]["max"]:
+            raise doc.error(forms[index][1], f"length_forms[{index}]: expected 'max' larger than the previous form's")
+    spec.length_forms = _entries(forms, value_key="max", extra_keys=("bits", "marker", "marker_name"))
+    limits = doc.records("limits", {"name": req(str), "value": req(int), **DOC})
+    _unique(doc, limits, "name", "limit")
+    spec.limits = _entries(limits)
+
+
+def _load_inputs(doc: Located, sided: bool, sides: list[str]) -> list[Input]:
+    schema = {"name": req(str), "direction": req(str), "event": req(str), "error": opt(bool), **DOC}
+    if sided:
+        schema["side"] = req(str)
+    records = doc.records("inputs", schema)
+    _unique(doc, records, "name", "input")
+    result = []
+    for index, (record, _) in enumerate(records):
+        _one_of(doc, record, "direction", DIRECTIONS, f"inputs[{index}]")
+        if sided:
+            _one_of(doc, record, "side", sides, f"inputs[{index}]")
+        if not record["name"].isidentifier() or record["name"] != record["name"].lower():
+            raise doc.error(record.key_lines["name"], f"inputs[{index}]: name {record['name']!r}; expected a lowercase identifier")
+        result.append(Input(record["name"], record["direction"], record["event"], record["doc"], record["rfc"],
+                            record.get("error", False), record.get("side")))
+    return result
+
+
+def _load_transitions(doc: Located, states: list[str], inputs: list[Input], sides: list[str] | None) -> list[Transition]:
+    schema = {"from": req(str, list, describe="a state or a list of states"), "on": req(str), "to": req(str)}
+    if sides is not None:
+        schema["side"] = req(str)
+    by_name = {i.name: i for i in inputs}
+    result: list[Transition] = []
+    seen: dict[tuple, int] = {}
+    for index, (record, line) in enumerate(doc.records("transitions", schema)):
+        where = f"transitions[{index}]"
+        sources = record["from"] if isinstance(record["from"], list) else [record["from"]]
+        for source in sources:
+            if source not in states:
+                raise doc.error(record.key_lines["from"], f"{where}: 'from' names undeclared state {source!r}; "
+                                f"expected one of {', '.join(states)}")
+        if record["to"] != STAY and record["to"] not in states:
+            raise doc.error(record.key_lines["to"], f"{where}: 'to' names undeclared state {record['to']!r}; "
+                            f"expected one of {', '.join(states)} or {STAY!r}")
+        if record["on"] not in by_name:
+            raise doc.error(record.key_lines["on"], f"{where}: 'on' names undeclared input {record['on']!r}; "
+                            f"expected one of {', '.join(by_name)}")
+        side = record.get("side")
+        if sides is not None:
+            _one_of(doc, record, "side", sides, where)
+            if by_name[record["on"]].side != side:
+                raise doc.error(record.key_lines["side"], f"{where}: input {record['on']!r} belongs to side "
+                                f"{by_name[record['on']].side}; expected that side")
+        for source in sources:
+            key = (side, source, record["on"])
+            if key in seen:
+                raise doc.error(line, f"{where}: duplicate transition from {source} on {record['on']}"
+                                + (f" for {side}" if side else "") + f" (first at line {seen[key]}); expected one per state and input")
+            seen[key] = line
+            target = source if record["to"] == STAY else record["to"]
+            result.append(Transition(source, record["on"], target, side, line))
+    return result
+
+
+def _load_connection(spec: Spec, doc: Located) -> None:
+    states = doc.records("states", {"name": req(str), "value": req(int), **DOC})
+    _unique(doc, states, "name", "state")
+    _unique(doc, states, "value", "state value")
+    spec.states = _entries(states)
+    names = spec.state_names
+    initial = doc.section("initial", str)
+    if initial not in names:
+        raise doc.error(doc.data.key_lines["initial"], f"'initial' names undeclared state {initial!r}; expected one of {', '.join(names)}")
+    spec.initial_state = initial
+    types = doc.records("connection_types", {"name": req(str), "value": req(int), **DOC})
+    _unique(doc, types, "name", "connection type")
+    _unique(doc, types, "value", "connection type value")
+    spec.connection_types = _entries(types)
+    spec.connection_inputs = _load_inputs(doc, sided=False, sides=[])
+    for index, (record, _) in enumerate(doc.records("receive_bytes", {"state": req(str), "action": req(str)})):
+        where = f"receive_bytes[{index}]"
+        _one_of(doc, record, "state", names, where)
+        _one_of(doc, record, "action", RECEIVE_ACTIONS, where)
+        if record["state"] in spec.receive_bytes:
+            raise doc.error(record.line, f"{where}: duplicate state {record['state']}; expected each state once")
+        spec.receive_bytes[record["state"]] = record["action"]
+    spec.connection_transitions = _load_transitions(doc, names, spec.connection_inputs, None)
+
+
+def _load_handshake(spec: Spec, doc: Located) -> None:
+    for key, kind in (("version", str), ("upgrade_token", str), ("connection_token", str),
+                      ("accept_guid", str), ("nonce_bytes", int), ("switching_protocols", int)):
+        spec.handshake_constants[key] = doc.section(key, kind)
+    headers = doc.records("headers", {"name": req(str), "value": req(str), "rfc": req(str)})
+    _unique(doc, headers, "name", "header constant")
+    _unique(doc, headers, "value", "header name")
+    for index, (record, _) in enumerate(headers):
+        if record["value"] != record["value"].lower():
+            raise doc.error(record.key_lines["value"], f"headers[{index}]: expected a lowercase header name")
+    spec.handshake_headers = [Entry(r["name"], r["value"], "", r["rfc"]) for r, _ in headers]
+    sides = [t.name for t in spec.connection_types]
+    spec.handshake_inputs = _load_inputs(doc, sided=True, sides=sides)
+    spec.handshake_transitions = _load_transitions(doc, spec.state_names, spec.handshake_inputs, sides)
+
+
+def _check_reachable(spec: Spec, docs: dict[str, Located]) -> None:
+    reached = {spec.initial_state}
+    for t in spec.handshake_transitions + spec.connection_transitions:
+        if t.target != t.source:
+            reached.add(t.target)
+    doc = docs["connection.yaml"]
+    states = doc.data["states"]
+    for state, line in zip(states, states.item_lines):
+        if state["name"] not in reached:
+            raise doc.error(line, f"state {state['name']} is reached by no transition; expected a transition "
+                                  f"in connection.yaml or handshake.yaml with 'to: {state['name']}'")
+    used = {t.input for t in spec.connection_transitions + spec.handshake_transitions}
+    for name, inputs in (("connection.yaml", spec.connection_inputs), ("handshake.yaml", spec.handshake_inputs)):
+        doc = docs[name]
+        records = doc.data["inputs"]
+        for record, line in zip(records, records.item_lines):
+            if record["name"] not in used:
+                raise doc.error(line, f"input {record['name']} is used by no transition; expected at least one")
+
+
+def load_spec(root: Path) -> Spec:
+    """Load and validate every spec file under ``root`` (the spec/ folder)."""
+    docs: dict[str, Located] = {}
+    sources: dict[str, str] = {}
+    for name in SPEC_FILES:
+        path = root / name
+        display = f"spec/{name}"
+        if not path.exists():
+            raise SpecError(display, 1, "file missing; expected one of the spec files " + ", ".join(SPEC_FILES))
+        docs[name] = Located(display, load_yaml(path, display))
+        sources[name] = display
+    spec = Spec(root=root, sources=sources)
+    _load_opcodes(spec, docs["opcodes.yaml"])
+    _load_close_codes(spec, docs["close_codes.yaml"])
+    _load_framing(spec, docs["framing.yaml"])
+    _load_connection(spec, docs["connection.yaml"])
+    _load_handshake(spec, docs["handshake.yaml"])
+    _check_reachable(spec, docs)
+    return spec
