@@ -1,0 +1,97 @@
+"""
+wsspec
+~~~~~~
+
+A Sans-I/O WebSocket protocol stack (RFC 6455) whose state machine is
+generated from a YAML spec, with wsproto's API: bytes in, events out; events
+in, bytes out. No sockets, no event loop.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import connection, events, extensions, frame_protocol, handshake, typing, utilities
+from .connection import Connection, ConnectionState, ConnectionType
+from .handshake import H11Handshake
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from .events import Event
+    from .typing import Headers
+
+__version__ = "0.1.0"
+
+__all__ = ("ConnectionType", "WSConnection")
+
+
+class WSConnection:
+    """
+    The local end of a WebSocket connection: the opening handshake, then
+    the connection itself, behind one object.
+
+    :param connection_type: ``ConnectionType.CLIENT`` or ``ConnectionType.SERVER``.
+    """
+
+    def __init__(self, connection_type: ConnectionType) -> None:
+        self.client = connection_type is ConnectionType.CLIENT
+        self.handshake = H11Handshake(connection_type)
+        self.connection: Connection | None = None
+
+    @property
+    def state(self) -> ConnectionState:
+        """The current :class:`ConnectionState`, from the handshake until it is done."""
+        if self.connection is None:
+            return self.handshake.state
+        return self.connection.state
+
+    def initiate_upgrade_connection(self, headers: Headers, path: bytes | str) -> None:
+        """
+        Server only: start from an upgrade request some other code already
+        parsed (e.g. an HTTP server handing over the connection).
+
+        :param headers: the request headers as ``(bytes, bytes)`` pairs.
+        :param path: the request target.
+        :raises LocalProtocolError: called on a client.
+        :raises RemoteProtocolError: the request is not a valid upgrade (RFC 6455 §4.2.1).
+        """
+        self.handshake.initiate_upgrade_connection(headers, path)
+        self.connection = self.handshake.connection
+
+    def send(self, event: Event) -> bytes:
+        """
+        The bytes that carry ``event`` to the peer.
+
+        During the handshake: ``Request`` (client), ``AcceptConnection``,
+        ``RejectConnection``, ``RejectData`` (server). Afterwards: messages,
+        ``Ping``, ``Pong``, ``CloseConnection``.
+
+        :raises LocalProtocolError: the event may not be sent in the current state.
+        """
+        if self.connection is None:
+            data = self.handshake.send(event)
+            self.connection = self.handshake.connection
+            return data
+        return self.connection.send(event)
+
+    def receive_data(self, data: bytes | None) -> None:
+        """
+        Feed bytes received from the peer (``None`` when the transport
+        closed); then call :meth:`events`.
+
+        :raises RemoteProtocolError: the peer's handshake is invalid (with an
+            ``event_hint`` to send back, on a server).
+        :raises LocalProtocolError: data arrives after the connection is closed.
+        """
+        if self.connection is None:
+            self.handshake.receive_data(data)
+            self.connection = self.handshake.connection
+        else:
+            self.connection.receive_data(data)
+
+    def events(self) -> Generator[Event, None, None]:
+        """Yield pending events: handshake events first, then connection events."""
+        yield from self.handshake.events()
+        if self.connection is not None:
+            yield from self.connection.events()

@@ -1,0 +1,217 @@
+"""
+wsspec.connection
+~~~~~~~~~~~~~~~~~
+
+A WebSocket connection after the opening handshake (RFC 6455 §5-§7).
+
+Every state change is looked up in the transition table generated from
+``spec/connection.yaml`` (``wsspec._generated.connection.TRANSITIONS``); this
+module only turns events into frames and frames into events.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from ._generated.close_codes import CloseReason
+from ._generated.connection import (
+    CONNECTION_LOST,
+    PROTOCOL_ERROR,
+    RECEIVE_BYTES,
+    RECEIVE_CLOSE,
+    RECEIVE_MESSAGE,
+    RECEIVE_PING,
+    RECEIVE_PONG,
+    SEND_CLOSE,
+    SEND_MESSAGE,
+    SEND_PING,
+    SEND_PONG,
+    TRANSITIONS,
+    ConnectionState,
+    ConnectionType,
+)
+from ._generated.opcodes import Opcode
+from .events import (
+    BytesMessage,
+    CloseConnection,
+    Event,
+    Message,
+    Ping,
+    Pong,
+    TextMessage,
+)
+from .frame_protocol import FrameProtocol, ParseFailed
+from .utilities import LocalProtocolError
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Iterator
+
+    from .extensions import Extension
+
+__all__ = ["Connection", "ConnectionState", "ConnectionType", "CLIENT", "SERVER"]
+
+CLIENT = ConnectionType.CLIENT
+SERVER = ConnectionType.SERVER
+
+# The spec input each sendable event class stands for.
+_SEND_INPUTS: dict[type, str] = {
+    TextMessage: SEND_MESSAGE,
+    BytesMessage: SEND_MESSAGE,
+    Message: SEND_MESSAGE,
+    Ping: SEND_PING,
+    Pong: SEND_PONG,
+    CloseConnection: SEND_CLOSE,
+}
+# The spec input each received frame's opcode stands for.
+_RECEIVE_INPUTS: dict[Opcode, str] = {
+    Opcode.TEXT: RECEIVE_MESSAGE,
+    Opcode.BINARY: RECEIVE_MESSAGE,
+    Opcode.CONTINUATION: RECEIVE_MESSAGE,
+    Opcode.PING: RECEIVE_PING,
+    Opcode.PONG: RECEIVE_PONG,
+    Opcode.CLOSE: RECEIVE_CLOSE,
+}
+
+
+def _send_input(event: Event) -> str | None:
+    kind = _SEND_INPUTS.get(type(event))
+    if kind is None:
+        for cls, name in _SEND_INPUTS.items():
+            if isinstance(event, cls):
+                return name
+    return kind
+
+
+class Connection:
+    """
+    A low-level WebSocket connection, once the opening handshake is done.
+
+    Feed it the bytes the peer sent with :meth:`receive_data`, collect the
+    resulting events from :meth:`events`, and turn your own events into
+    bytes for the peer with :meth:`send`. It does no I/O.
+
+    :param connection_type: ``ConnectionType.CLIENT`` (masks outgoing frames)
+        or ``ConnectionType.SERVER``.
+    :param extensions: negotiated extensions (e.g. ``PerMessageDeflate``), as
+        returned by the handshake; ``None`` for none.
+    :param trailing_data: bytes the peer sent after the handshake that the
+        handshake already read; they are parsed at once.
+    """
+
+    def __init__(
+        self,
+        connection_type: ConnectionType,
+        extensions: list[Extension] | None = None,
+        trailing_data: bytes = b"",
+    ) -> None:
+        self.client = connection_type is ConnectionType.CLIENT
+        self._extensions = list(extensions or [])
+        self._events: deque[Event] = deque()
+        self._proto = FrameProtocol(self.client, self._extensions)
+        self._state = ConnectionState.OPEN
+        self.receive_data(trailing_data)
+
+    @property
+    def state(self) -> ConnectionState:
+        """The current :class:`ConnectionState` (``OPEN`` until a Close is sent or received)."""
+        return self._state
+
+    @property
+    def extensions(self) -> list[Extension]:
+        """The extensions in use on this connection (possibly empty)."""
+        return self._extensions
+
+    def send(self, event: Event) -> bytes:
+        """
+        Serialise ``event`` into the bytes to write to the peer.
+
+        :param event: a :class:`~wsspec.events.Message` (``TextMessage`` data
+            is ``str``, ``BytesMessage`` data is ``bytes``), ``Ping``, ``Pong`` or
+            ``CloseConnection``.
+        :returns: ``bytes`` to send; client frames are masked (RFC 6455 §5.3).
+        :raises LocalProtocolError: the event may not be sent in the current
+            state (e.g. data after a Close), or it is not a connection event,
+            or its content is invalid (a control payload over 125 bytes, a
+            message of the other type in the middle of a fragmented message).
+        """
+        state = self._state
+        next_state = TRANSITIONS.get((state, _send_input(event)))  # type: ignore[arg-type]
+        if next_state is None:
+            raise LocalProtocolError(f"Event {event} cannot be sent in state {state}.")
+        proto = self._proto
+        if isinstance(event, Message):
+            data = proto.send_data(event.data, event.message_finished)
+        elif isinstance(event, Ping):
+            data = proto.ping(event.payload)
+        elif isinstance(event, Pong):
+            data = proto.pong(event.payload)
+        else:
+            data = proto.close(event.code, event.reason)  # type: ignore[attr-defined]
+        self._state = next_state
+        return data
+
+    def receive_data(self, data: bytes | None) -> None:
+        """
+        Feed bytes received from the peer; then call :meth:`events`.
+
+        :param data: ``bytes`` as read from the transport, split anywhere, or
+            ``None`` when the transport reached end of file. After ``None``,
+            the frames already received are still delivered, then a
+            ``CloseConnection`` with code 1006 (ABNORMAL_CLOSURE), and the
+            state is ``CLOSED`` (RFC 6455 §7.1.5).
+        :raises LocalProtocolError: bytes arrive after the connection is ``CLOSED``.
+
+        In ``REMOTE_CLOSING`` (a Close or a protocol error was received) bytes
+        are ignored: nothing the peer sends after its Close can matter.
+        """
+        if data is None:
+            # Deliver what already arrived before declaring the loss.
+            self._events.extend(self._parse())
+            self._events.append(CloseConnection(code=CloseReason.ABNORMAL_CLOSURE))
+            self._state = TRANSITIONS[(self._state, CONNECTION_LOST)]
+            return
+        action = RECEIVE_BYTES.get(self._state)
+        if action == "parse":
+            self._proto.receive_bytes(data)
+        elif action == "error":
+            raise LocalProtocolError(f"Connection already closed: cannot receive data in state {self._state}.")
+
+    def events(self) -> Generator[Event, None, None]:
+        """
+        Yield the events produced by the received bytes, in order.
+
+        ``TextMessage``/``BytesMessage`` chunks, ``Ping`` (answer with its
+        ``response()``), ``Pong``, and ``CloseConnection``: a Close from the
+        peer, a protocol error (code 1002, 1007, ... and a reason saying what
+        was wrong; the state then tells whether a Close is owed), or the
+        transport's end (1006). Never raises for bad peer input.
+        """
+        while self._events:
+            yield self._events.popleft()
+        yield from self._parse()
+
+    def _parse(self) -> Iterator[Event]:
+        """Events from the frames parsed so far, applying each transition."""
+        if RECEIVE_BYTES.get(self._state) != "parse":
+            return
+        try:
+            for frame in self._proto.received_frames():
+                opcode = frame.opcode
+                self._state = TRANSITIONS[(self._state, _RECEIVE_INPUTS[opcode])]
+                if opcode is Opcode.TEXT:
+                    yield TextMessage(frame.payload, frame.frame_finished, frame.message_finished)
+                elif opcode is Opcode.BINARY:
+                    yield BytesMessage(frame.payload, frame.frame_finished, frame.message_finished)
+                elif opcode is Opcode.PING:
+                    yield Ping(frame.payload)
+                elif opcode is Opcode.PONG:
+                    yield Pong(frame.payload)
+                else:  # CLOSE
+                    code, reason = frame.payload
+                    yield CloseConnection(code=code, reason=reason)
+                if RECEIVE_BYTES.get(self._state) != "parse":
+                    return  # nothing after a Close frame is read (RFC 6455 §5.5.1)
+        except ParseFailed as exc:
+            self._state = TRANSITIONS[(self._state, PROTOCOL_ERROR)]
+            yield CloseConnection(code=exc.code, reason=str(exc))
