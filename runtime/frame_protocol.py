@@ -1,0 +1,972 @@
+"""
+wsspec.frame_protocol
+~~~~~~~~~~~~~~~~~~~~~
+
+The WebSocket framing layer (RFC 6455 section 5), Sans-I/O.
+
+:class:`FrameProtocol` turns received bytes into :class:`Frame` tuples and
+turns outgoing messages and control requests into wire bytes. It is the same
+API as ``wsproto.frame_protocol`` (wsproto 1.3.2); every protocol constant is
+taken from the generated modules in ``wsspec._generated``.
+
+Layering:
+
+* :class:`FrameDecoder` parses frame headers, unmasks payloads and runs the
+  inbound extension hooks. Data-frame payloads are delivered in pieces as
+  they arrive (``frame_finished=False`` until the last piece); control-frame
+  payloads are delivered whole.
+* :class:`MessageDecoder` enforces the fragmentation rules (RFC 6455 section
+  5.4) and decodes TEXT messages incrementally as UTF-8 (section 8.1).
+* :class:`FrameProtocol` ties both together, parses Close payloads (section
+  5.5.1) and serializes outgoing frames (masked with a fresh random key when
+  acting as a client, section 5.3).
+
+Every problem with received bytes is reported as :class:`ParseFailed`, whose
+``code`` is the close code to fail the connection with (section 7.1.7).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from codecs import IncrementalDecoder, getincrementaldecoder
+from typing import TYPE_CHECKING, NamedTuple
+
+from ._generated.close_codes import (
+    LOCAL_ONLY_CLOSE_REASONS,
+    MAX_CLOSE_REASON,
+    MAX_LIBRARY_CLOSE_REASON,
+    MAX_PRIVATE_CLOSE_REASON,
+    MAX_PROTOCOL_CLOSE_REASON,
+    MIN_CLOSE_REASON,
+    MIN_LIBRARY_CLOSE_REASON,
+    MIN_PRIVATE_CLOSE_REASON,
+    MIN_PROTOCOL_CLOSE_REASON,
+    CloseReason,
+    may_appear_on_wire,
+)
+from ._generated.framing import (
+    FIN_MASK,
+    MASK_MASK,
+    MASKING_KEY_LENGTH,
+    MAX_CLOSE_REASON_BYTES,
+    MAX_CONTROL_PAYLOAD,
+    MAX_FRAME_PAYLOAD,
+    MAX_PAYLOAD_EIGHT_BYTE,
+    MAX_PAYLOAD_NORMAL,
+    MAX_PAYLOAD_TWO_BYTE,
+    OPCODE_MASK,
+    PAYLOAD_LEN_MASK,
+    PAYLOAD_LENGTH_EIGHT_BYTE,
+    PAYLOAD_LENGTH_TWO_BYTE,
+    RSV1_MASK,
+    RSV2_MASK,
+    RSV3_MASK,
+    RsvBits,
+)
+from ._generated.opcodes import CONTROL_OPCODES, Opcode
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from .extensions import Extension  # pragma: no cover
+
+__all__ = [
+    "FIN_MASK",
+    "LOCAL_ONLY_CLOSE_REASONS",
+    "MASK_MASK",
+    "MAX_CLOSE_REASON",
+    "MAX_FRAME_PAYLOAD",
+    "MAX_LIBRARY_CLOSE_REASON",
+    "MAX_PAYLOAD_EIGHT_BYTE",
+    "MAX_PAYLOAD_NORMAL",
+    "MAX_PAYLOAD_TWO_BYTE",
+    "MAX_PRIVATE_CLOSE_REASON",
+    "MAX_PROTOCOL_CLOSE_REASON",
+    "MIN_CLOSE_REASON",
+    "MIN_LIBRARY_CLOSE_REASON",
+    "MIN_PRIVATE_CLOSE_REASON",
+    "MIN_PROTOCOL_CLOSE_REASON",
+    "NULL_MASK",
+    "OPCODE_MASK",
+    "PAYLOAD_LENGTH_EIGHT_BYTE",
+    "PAYLOAD_LENGTH_TWO_BYTE",
+    "PAYLOAD_LEN_MASK",
+    "RSV1_MASK",
+    "RSV2_MASK",
+    "RSV3_MASK",
+    "Buffer",
+    "CloseReason",
+    "Frame",
+    "FrameDecoder",
+    "FrameProtocol",
+    "Header",
+    "MessageDecoder",
+    "Opcode",
+    "ParseFailed",
+    "RsvBits",
+    "XorMaskerNull",
+    "XorMaskerSimple",
+]
+
+#: An all-zero masking key (``MASKING_KEY_LENGTH`` zero bytes); XOR with it
+#: is the identity. Kept for wsproto compatibility.
+NULL_MASK = bytes(MASKING_KEY_LENGTH)
+
+# Wire layouts of the header pieces (RFC 6455 section 5.2), network order.
+_HEADER_SHORT = struct.Struct("!BB")  # byte 0, byte 1 (7-bit length)
+_HEADER_TWO_BYTE = struct.Struct("!BBH")  # ... + 16-bit extended length
+_HEADER_EIGHT_BYTE = struct.Struct("!BBQ")  # ... + 64-bit extended length
+_LEN_TWO_BYTE = struct.Struct("!H")
+_LEN_EIGHT_BYTE = struct.Struct("!Q")
+_CLOSE_CODE = struct.Struct("!H")  # RFC 6455 section 5.5.1: 2-byte code
+
+_TWO_BYTE_HEADER_LEN = _HEADER_TWO_BYTE.size
+_EIGHT_BYTE_HEADER_LEN = _HEADER_EIGHT_BYTE.size
+_SHORT_HEADER_LEN = _HEADER_SHORT.size
+
+# Opcode value (0..15) -> Opcode member, or None for a reserved opcode.
+_OPCODE_TABLE: tuple[Opcode | None, ...] = tuple(
+    Opcode._value2member_map_.get(value)  # type: ignore[misc]
+    for value in range(OPCODE_MASK + 1)
+)
+_CONTROL = frozenset(CONTROL_OPCODES)
+_RSV_ALL = RSV1_MASK | RSV2_MASK | RSV3_MASK
+# RSV bits of byte 0 (masked with _RSV_ALL) -> RsvBits, precomputed.
+_RSV_TABLE: dict[int, RsvBits] = {
+    bits: RsvBits(bool(bits & RSV1_MASK), bool(bits & RSV2_MASK), bool(bits & RSV3_MASK))
+    for bits in range(_RSV_ALL + 1)
+    if not bits & ~_RSV_ALL
+}
+_NO_RSV = _RSV_TABLE[0]
+_CLOSE_REASONS: dict[int, CloseReason] = {int(member): member for member in CloseReason}
+
+# Compact the receive buffer once at least this share of it has been consumed.
+_COMPACT_RATIO = 2
+# Payload pieces at least this long are copied out of the receive buffer
+# through a memoryview (one copy) instead of a slice (two copies).
+_VIEW_THRESHOLD = 16384
+
+
+# ---------------------------------------------------------------------------
+# Masking (RFC 6455 section 5.3)
+# ---------------------------------------------------------------------------
+
+
+# Payloads shorter than this are masked with one big-integer XOR, longer ones
+# with four strided ``bytes.translate`` passes (measured crossover, CPython 3.11:
+# the integer conversions cost more than translate beyond ~500 bytes).
+_MASK_INT_THRESHOLD = 512
+
+# _XOR_TABLE[k] is the 256-byte translation table for "XOR with k".
+_IDENTITY = int.from_bytes(bytes(range(256)), "big")
+_XOR_TABLE = [
+    (_IDENTITY ^ int.from_bytes(bytes((k,)) * 256, "big")).to_bytes(256, "big")
+    for k in range(256)
+]
+del _IDENTITY
+
+
+def _mask(data: bytes | bytearray | memoryview, key: bytes) -> bytes | bytearray:
+    """XOR ``data`` with the 4-byte ``key`` repeated (RFC 6455 section 5.3).
+
+    Returns a new object of ``len(data)`` bytes (bytes or bytearray); linear
+    time with no per-byte Python work.
+    """
+    n = len(data)
+    if n < _MASK_INT_THRESHOLD:
+        if not n:
+            return b""
+        keystream = key * ((n + MASKING_KEY_LENGTH - 1) // MASKING_KEY_LENGTH)
+        if len(keystream) != n:
+            keystream = keystream[:n]
+        return (
+            int.from_bytes(data, "big") ^ int.from_bytes(keystream, "big")
+        ).to_bytes(n, "big")
+    out = bytearray(data)
+    for i in range(MASKING_KEY_LENGTH):
+        out[i::MASKING_KEY_LENGTH] = out[i::MASKING_KEY_LENGTH].translate(
+            _XOR_TABLE[key[i]]
+        )
+    return out
+
+
+class XorMaskerSimple:
+    """Apply (or remove) the masking of one frame's payload (RFC 6455 section 5.3).
+
+    :param masking_key: the frame's 4-byte masking key.
+
+    The payload may be processed in several pieces: the key is rotated after
+    each call so that the next call continues at the right key byte.
+    """
+
+    __slots__ = ("_masking_key",)
+
+    def __init__(self, masking_key: bytearray | bytes) -> None:
+        self._masking_key = bytes(masking_key)
+
+    def process(self, data: bytes | bytearray | memoryview) -> bytearray:
+        """Mask/unmask the next ``len(data)`` payload bytes.
+
+        :param data: the next piece of payload, any bytes-like object.
+        :returns: a new bytearray of the same length; ``data`` is not modified.
+        """
+        key = self._masking_key
+        result = _mask(data, key)
+        rotation = len(data) % MASKING_KEY_LENGTH
+        if rotation:
+            self._masking_key = key[rotation:] + key[:rotation]
+        return result if isinstance(result, bytearray) else bytearray(result)
+
+
+class XorMaskerNull:
+    """The masker for unmasked frames: returns its input unchanged."""
+
+    __slots__ = ()
+
+    def process(self, data: bytearray) -> bytearray:
+        """Return ``data`` itself (no masking)."""
+        return data
+
+
+# ---------------------------------------------------------------------------
+# Data types
+# ---------------------------------------------------------------------------
+
+
+class ParseFailed(Exception):
+    """The received bytes violate RFC 6455; the connection must be failed.
+
+    :param msg: human-readable description (``str(exc)``).
+    :param code: the close code to send in the resulting Close frame
+        (RFC 6455 section 7.4.1); ``CloseReason.PROTOCOL_ERROR`` (1002) by
+        default, ``INVALID_FRAME_PAYLOAD_DATA`` (1007) for bad UTF-8, or
+        whatever an extension returned.
+    """
+
+    def __init__(
+        self,
+        msg: str,
+        code: CloseReason = CloseReason.PROTOCOL_ERROR,
+    ) -> None:
+        super().__init__(msg)
+        self.code = code
+
+
+class Header(NamedTuple):
+    """A parsed frame header (RFC 6455 section 5.2).
+
+    ``payload_len`` is the payload length in bytes; ``masking_key`` is the
+    4-byte masking key of a masked frame, else None.
+    """
+
+    fin: bool
+    rsv: RsvBits
+    opcode: Opcode
+    payload_len: int
+    masking_key: bytes | None
+
+
+class Frame(NamedTuple):
+    """A received frame, or a piece of one.
+
+    * ``opcode``: from :class:`FrameDecoder`, the frame's opcode on its
+      first piece and CONTINUATION on later pieces; from
+      :class:`FrameProtocol`, every piece of every fragment of a data
+      message carries the message's opcode (TEXT or BINARY), and control
+      frames their own opcode.
+    * ``payload``: ``bytes`` for BINARY, PING and PONG, ``str`` for TEXT
+      (decoded incrementally, may be empty when a piece ends mid-character),
+      ``(code, reason)`` for CLOSE where ``code`` is a ``CloseReason`` member
+      or a plain ``int`` and ``reason`` a ``str``.
+    * ``frame_finished``: this piece ends the frame.
+    * ``message_finished``: this piece ends the message.
+    """
+
+    opcode: Opcode
+    payload: bytes | str | tuple[int, str]
+    frame_finished: bool
+    message_finished: bool
+
+
+def _truncate_utf8(data: bytes, nbytes: int) -> bytes:
+    """Cut UTF-8 ``data`` to at most ``nbytes`` bytes at a character boundary."""
+    if len(data) <= nbytes:
+        return data
+    cut = nbytes
+    # Back off over continuation bytes (10xxxxxx) so no character is split.
+    while cut > 0 and (data[cut] & 0xC0) == 0x80:
+        cut -= 1
+    return data[:cut]
+
+
+class Buffer:
+    """A byte buffer with tentative consumption (kept for wsproto compatibility).
+
+    ``consume_*`` advance a read cursor; :meth:`commit` makes the consumption
+    permanent and :meth:`rollback` undoes it. Consumed bytes are dropped from
+    the underlying bytearray in amortised linear time (the buffer is
+    compacted only once at least half of it has been consumed).
+    """
+
+    def __init__(self, initial_bytes: bytes | None = None) -> None:
+        self.buffer = bytearray()
+        self.bytes_used = 0  # tentatively consumed, relative to _start
+        self._start = 0  # committed offset into self.buffer
+        if initial_bytes:
+            self.feed(initial_bytes)
+
+    def feed(self, new_bytes: bytes) -> None:
+        """Append ``new_bytes`` (any bytes-like object)."""
+        self.buffer += new_bytes
+
+    def consume_at_most(self, nbytes: int) -> bytearray:
+        """Consume and return up to ``nbytes`` bytes (fewer if fewer are available)."""
+        if nbytes <= 0:
+            return bytearray()
+        begin = self._start + self.bytes_used
+        data = self.buffer[begin : begin + nbytes]
+        self.bytes_used += len(data)
+        return data
+
+    def consume_exactly(self, nbytes: int) -> bytearray | None:
+        """Consume and return exactly ``nbytes`` bytes, or None if fewer are available."""
+        if len(self) - self.bytes_used < nbytes:
+            return None
+        return self.consume_at_most(nbytes)
+
+    def commit(self) -> None:
+        """Make the bytes consumed since the last commit/rollback permanent."""
+        self._start += self.bytes_used
+        self.bytes_used = 0
+        start = self._start
+        if start and start * _COMPACT_RATIO >= len(self.buffer):
+            del self.buffer[:start]
+            self._start = 0
+
+    def rollback(self) -> None:
+        """Un-consume the bytes consumed since the last commit/rollback."""
+        self.bytes_used = 0
+
+    def __len__(self) -> int:
+        """Number of uncommitted bytes (including tentatively consumed ones)."""
+        return len(self.buffer) - self._start
+
+
+# ---------------------------------------------------------------------------
+# Message level (RFC 6455 sections 5.4 and 8.1)
+# ---------------------------------------------------------------------------
+
+
+class MessageDecoder:
+    """Reassemble data frames into messages.
+
+    Enforces the fragmentation rules of RFC 6455 section 5.4 and decodes TEXT
+    messages as UTF-8 incrementally (section 8.1), so invalid UTF-8 is
+    reported as soon as the piece containing it arrives.
+    """
+
+    def __init__(self) -> None:
+        self.opcode: Opcode | None = None
+        self.decoder: IncrementalDecoder | None = None
+
+    def process_frame(self, frame: Frame) -> Frame:
+        """Process one (piece of a) data frame from :class:`FrameDecoder`.
+
+        :param frame: a TEXT, BINARY or CONTINUATION frame with bytes payload.
+        :returns: the frame with the message's opcode (TEXT or BINARY), the
+            payload as ``str`` for TEXT, and ``message_finished`` true only on
+            the last piece of the message.
+        :raises ParseFailed: code 1002 for a CONTINUATION frame with no
+            message in progress or a TEXT/BINARY frame inside an unfinished
+            message; code 1007 for invalid UTF-8 in a TEXT message.
+        :raises ValueError: if given a control frame (internal misuse).
+        """
+        opcode = frame.opcode
+        if opcode in _CONTROL:
+            msg = f"MessageDecoder cannot process control frame {opcode!r}"
+            raise ValueError(msg)
+
+        if self.opcode is None:
+            if opcode is Opcode.CONTINUATION:
+                msg = "unexpected CONTINUATION"
+                raise ParseFailed(msg)
+            self.opcode = opcode
+            if opcode is Opcode.TEXT:
+                self.decoder = getincrementaldecoder("utf-8")()
+        elif opcode is not Opcode.CONTINUATION:
+            msg = f"expected CONTINUATION, got {opcode!r}"
+            raise ParseFailed(msg)
+
+        finished = frame.frame_finished and frame.message_finished
+        decoder = self.decoder
+        if decoder is None:
+            data: bytes | str = frame.payload  # type: ignore[assignment]
+        else:
+            try:
+                data = decoder.decode(frame.payload, finished)  # type: ignore[arg-type]
+            except UnicodeDecodeError as exc:
+                raise ParseFailed(
+                    str(exc), CloseReason.INVALID_FRAME_PAYLOAD_DATA
+                ) from None
+            if not finished:
+                # Python's decoder accepts ED A0..ED BF as a pending prefix
+                # although it can only continue as a UTF-16 surrogate, which
+                # is invalid UTF-8 (RFC 3629 section 3); fail it now.
+                pending = decoder.getstate()[0]
+                if len(pending) >= 2 and pending[0] == 0xED and pending[1] >= 0xA0:
+                    msg = (
+                        "'utf-8' codec can't decode bytes: "
+                        f"{bytes(pending[:2])!r} starts a UTF-16 surrogate"
+                    )
+                    raise ParseFailed(msg, CloseReason.INVALID_FRAME_PAYLOAD_DATA)
+
+        frame = Frame(self.opcode, data, frame.frame_finished, finished)  # type: ignore[arg-type]
+
+        if finished:
+            self.opcode = None
+            self.decoder = None
+
+        return frame
+
+
+# ---------------------------------------------------------------------------
+# Frame level (RFC 6455 section 5.2)
+# ---------------------------------------------------------------------------
+
+
+def _extension_failed(code: int) -> ParseFailed:
+    """The ParseFailed for an extension hook that returned a close code.
+
+    Any int (e.g. another library's CloseReason) is accepted and converted
+    to our CloseReason when it is a member.
+    """
+    return ParseFailed("error in extension", _CLOSE_REASONS.get(int(code), code))  # type: ignore[arg-type]
+
+
+class FrameDecoder:
+    """Incremental frame parser (RFC 6455 section 5.2).
+
+    :param client: True when parsing frames a server sent to us (they must
+        be unmasked), False when we are the server (frames must be masked,
+        section 5.1).
+    :param extensions: enabled extensions; their ``frame_inbound_header``,
+        ``frame_inbound_payload_data`` and ``frame_inbound_complete`` hooks
+        are called for every frame.
+
+    Feed bytes with :meth:`receive_bytes` (split anywhere) and call
+    :meth:`process_buffer` until it returns None.
+    """
+
+    def __init__(
+        self,
+        client: bool,
+        extensions: list[Extension] | None = None,
+    ) -> None:
+        self.client = client
+        self.extensions = extensions or []
+
+        # Receive buffer: unconsumed bytes are self._buf[self._pos:].
+        self._buf = bytearray()
+        self._pos = 0
+        self._failed = False
+        # (fin, rsv, opcode, payload_len, header_len, has_mask) of a header
+        # whose extension hooks already ran but whose masking key is missing.
+        self._pending: tuple[bool, RsvBits, Opcode, int, int, bool] | None = None
+
+        self.header: Header | None = None
+        self.effective_opcode: Opcode | None = None
+        self._masking_key: bytes | None = None  # of the current frame
+        self.payload_required = 0
+        self.payload_consumed = 0
+
+    def receive_bytes(self, data: bytes) -> None:
+        """Append received bytes (any bytes-like object) to the buffer.
+
+        Ignored after a :class:`ParseFailed` was raised.
+        """
+        if self._failed:
+            return
+        pos = self._pos
+        if pos:
+            buf = self._buf
+            if pos >= len(buf):
+                buf.clear()
+                self._pos = 0
+            elif pos * _COMPACT_RATIO >= len(buf):
+                del buf[:pos]
+                self._pos = 0
+        self._buf += data
+
+    def _fail(self) -> None:
+        self._failed = True
+        self._buf = bytearray()
+        self._pos = 0
+
+    def process_buffer(self) -> Frame | None:
+        """Parse the next frame, or the next piece of the current data frame.
+
+        :returns: a :class:`Frame` whose payload is ``bytes`` (unmasked and
+            passed through the extensions), or None if more bytes are needed.
+            Data frames are returned piecewise as bytes arrive
+            (``frame_finished`` false until the last piece; pieces after the
+            first have opcode CONTINUATION). Control frames are returned only
+            when complete.
+        :raises ParseFailed: for any violation of RFC 6455 section 5 (see
+            :meth:`parse_header`) or a close code returned by an extension.
+            After that the decoder returns None forever.
+        """
+        if self._failed:
+            return None
+        try:
+            return self._process_buffer()
+        except ParseFailed:
+            self._fail()
+            raise
+
+    def _process_buffer(self) -> Frame | None:
+        header = self.header
+        if header is None:
+            if not self.parse_header():
+                return None
+            header = self.header  # set by parse_header()
+
+        buf = self._buf
+        pos = self._pos
+        available = len(buf) - pos
+        if available < self.payload_required:
+            return None
+
+        payload_len = header.payload_len
+        remaining = payload_len - self.payload_consumed
+        if remaining > available:
+            if not available:
+                return None
+            remaining = available
+        end = pos + remaining
+
+        key = self._masking_key
+        if not remaining:
+            payload = b""
+        elif remaining < _VIEW_THRESHOLD:
+            # Small piece: slicing is cheaper than a memoryview.
+            if key is None:
+                payload = bytes(buf[pos:end])
+            else:
+                offset = self.payload_consumed % MASKING_KEY_LENGTH
+                if offset:  # continue mid-key (RFC 6455 5.3: j MOD 4)
+                    key = key[offset:] + key[:offset]
+                payload = bytes(_mask(buf[pos:end], key))
+        else:
+            with memoryview(buf) as view:
+                if key is None:
+                    payload = bytes(view[pos:end])
+                else:
+                    offset = self.payload_consumed % MASKING_KEY_LENGTH
+                    if offset:
+                        key = key[offset:] + key[:offset]
+                    payload = bytes(_mask(view[pos:end], key))
+        if end >= len(buf):
+            buf.clear()
+            self._pos = 0
+        else:
+            self._pos = end
+
+        self.payload_consumed += remaining
+        finished = self.payload_consumed == payload_len
+
+        extensions = self.extensions
+        if extensions:
+            for extension in extensions:
+                result = extension.frame_inbound_payload_data(self, payload)
+                if isinstance(result, int):
+                    raise _extension_failed(result)
+                payload = bytes(result)
+            if finished:
+                final = bytearray()
+                for extension in extensions:
+                    result = extension.frame_inbound_complete(self, header.fin)
+                    if isinstance(result, int):
+                        raise _extension_failed(result)
+                    if result is not None:
+                        final += result
+                if final:
+                    payload += final
+
+        frame = Frame(self.effective_opcode, payload, finished, header.fin)  # type: ignore[arg-type]
+
+        if finished:
+            self.header = None
+            self.effective_opcode = None
+            self._masking_key = None
+        else:
+            self.effective_opcode = Opcode.CONTINUATION
+
+        return frame
+
+    def parse_header(self) -> bool:
+        """Parse the next frame header from the buffer if it is complete.
+
+        Checks, in wsproto's order, each as soon as the bytes it needs are
+        buffered: reserved opcode (section 5.2), fragmented control frame or
+        control payload over 125 bytes (section 5.5), non-minimal extended
+        length or 64-bit length with the top bit set (section 5.2), the
+        extensions' ``frame_inbound_header`` verdict and RSV bits no
+        extension claimed (section 5.2), masking that does not match our
+        role (section 5.1). The extension hook is called once per frame.
+
+        :returns: True if a header was consumed (sets ``header``,
+            ``effective_opcode``), False if more bytes are needed.
+        :raises ParseFailed: code 1002, or the extension's close code.
+        """
+        buf = self._buf
+        pos = self._pos
+        available = len(buf) - pos
+        pending = self._pending
+        if pending is None:
+            if available < _SHORT_HEADER_LEN:
+                return False
+            byte0 = buf[pos]
+            byte1 = buf[pos + 1]
+            opcode = _OPCODE_TABLE[byte0 & OPCODE_MASK]
+            if opcode is None:
+                msg = f"Invalid opcode {byte0 & OPCODE_MASK:#x}"
+                raise ParseFailed(msg)
+            fin = bool(byte0 & FIN_MASK)
+            payload_len = byte1 & PAYLOAD_LEN_MASK
+            if opcode in _CONTROL:
+                if not fin:
+                    msg = "Invalid attempt to fragment control frame"
+                    raise ParseFailed(msg)
+                if payload_len > MAX_CONTROL_PAYLOAD:
+                    msg = f"Control frame with payload len > {MAX_CONTROL_PAYLOAD}"
+                    raise ParseFailed(msg)
+
+            if payload_len <= MAX_PAYLOAD_NORMAL:
+                header_len = _SHORT_HEADER_LEN
+            elif payload_len == PAYLOAD_LENGTH_TWO_BYTE:
+                header_len = _TWO_BYTE_HEADER_LEN
+                if available < header_len:
+                    return False
+                (payload_len,) = _LEN_TWO_BYTE.unpack_from(buf, pos + _SHORT_HEADER_LEN)
+                if payload_len <= MAX_PAYLOAD_NORMAL:
+                    msg = "Payload length used 2 bytes when 1 would have sufficed"
+                    raise ParseFailed(msg)
+            else:
+                header_len = _EIGHT_BYTE_HEADER_LEN
+                if available < header_len:
+                    return False
+                (payload_len,) = _LEN_EIGHT_BYTE.unpack_from(buf, pos + _SHORT_HEADER_LEN)
+                if payload_len <= MAX_PAYLOAD_TWO_BYTE:
+                    msg = "Payload length used 8 bytes when 2 would have sufficed"
+                    raise ParseFailed(msg)
+                if payload_len > MAX_PAYLOAD_EIGHT_BYTE:
+                    msg = "8-byte payload length with non-zero MSB"
+                    raise ParseFailed(msg)
+
+            rsv = _RSV_TABLE[byte0 & _RSV_ALL]
+            self.extension_processing(opcode, rsv, payload_len)
+
+            has_mask = bool(byte1 & MASK_MASK)
+            if has_mask and self.client:
+                msg = "client received unexpected masked frame"
+                raise ParseFailed(msg)
+            if not has_mask and not self.client:
+                msg = "server received unexpected unmasked frame"
+                raise ParseFailed(msg)
+            if has_mask:
+                header_len += MASKING_KEY_LENGTH
+                if available < header_len:
+                    self._pending = (fin, rsv, opcode, payload_len, header_len, has_mask)
+                    return False
+        else:
+            fin, rsv, opcode, payload_len, header_len, has_mask = pending
+            if available < header_len:
+                return False
+            self._pending = None
+
+        end = pos + header_len
+        masking_key = bytes(buf[end - MASKING_KEY_LENGTH : end]) if has_mask else None
+        self._masking_key = masking_key
+        self._pos = end
+
+        self.header = Header(fin, rsv, opcode, payload_len, masking_key)
+        self.effective_opcode = opcode
+        self.payload_required = payload_len if opcode in _CONTROL else 0
+        self.payload_consumed = 0
+        return True
+
+    def extension_processing(
+        self,
+        opcode: Opcode,
+        rsv: RsvBits,
+        payload_len: int,
+    ) -> None:
+        """Run the extensions' ``frame_inbound_header`` hooks for one frame.
+
+        :param payload_len: the frame's payload length in bytes.
+        :raises ParseFailed: with the extension's close code if a hook
+            returns one (a ``CloseReason`` or any int); code 1002 if an RSV bit is set that no
+            extension claimed (RFC 6455 section 5.2).
+        """
+        extensions = self.extensions
+        if not extensions:
+            if rsv is not _NO_RSV:
+                msg = "Reserved bit set unexpectedly"
+                raise ParseFailed(msg)
+            return
+        rsv_used = [False, False, False]
+        for extension in extensions:
+            result = extension.frame_inbound_header(self, opcode, rsv, payload_len)
+            if isinstance(result, int):
+                raise _extension_failed(result)
+            for bit, used in enumerate(result):
+                if used:
+                    rsv_used[bit] = True
+        for expected, found in zip(rsv_used, rsv):
+            if found and not expected:
+                msg = "Reserved bit set unexpectedly"
+                raise ParseFailed(msg)
+
+
+# ---------------------------------------------------------------------------
+# Protocol level
+# ---------------------------------------------------------------------------
+
+
+class FrameProtocol:
+    """Both directions of the framing layer of one WebSocket connection.
+
+    :param client: True for the client side (outgoing frames are masked,
+        incoming frames must not be), False for the server side.
+    :param extensions: negotiated extensions; only those whose ``enabled()``
+        returns True are used.
+
+    Outgoing methods return the wire bytes to send. Incoming bytes are fed
+    with :meth:`receive_bytes` and read back as frames with
+    :meth:`received_frames`.
+    """
+
+    def __init__(self, client: bool, extensions: list[Extension]) -> None:
+        self.client = client
+        self.extensions = [ext for ext in extensions if ext.enabled()]
+
+        self._frame_decoder = FrameDecoder(self.client, self.extensions)
+        self._message_decoder = MessageDecoder()
+        self._started = False
+        self._closed = False  # a Close frame was received
+        self._failed = False  # ParseFailed was raised
+
+        self._outbound_opcode: Opcode | None = None
+
+    # -- receiving ---------------------------------------------------------
+
+    def _process_close(self, frame: Frame) -> Frame:
+        data: bytes = frame.payload  # type: ignore[assignment]  # bytes from FrameDecoder
+
+        if not data:
+            # RFC 6455 section 7.1.5: no status code means 1005.
+            payload: tuple[int, str] = (CloseReason.NO_STATUS_RCVD, "")
+        elif len(data) < _CLOSE_CODE.size:
+            msg = "CLOSE with 1 byte payload"
+            raise ParseFailed(msg)
+        else:
+            (code,) = _CLOSE_CODE.unpack_from(data)
+            if not may_appear_on_wire(code):
+                if code < MIN_CLOSE_REASON or code > MAX_CLOSE_REASON:
+                    msg = f"CLOSE with invalid code {code}"
+                elif code in LOCAL_ONLY_CLOSE_REASONS:
+                    msg = f"remote CLOSE with local-only reason {code}"
+                else:
+                    msg = f"CLOSE with unknown reserved code {code}"
+                raise ParseFailed(msg)
+            try:
+                reason = data[_CLOSE_CODE.size :].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ParseFailed(
+                    "Error decoding CLOSE reason: " + str(exc),
+                    CloseReason.INVALID_FRAME_PAYLOAD_DATA,
+                ) from None
+            payload = (_CLOSE_REASONS.get(code, code), reason)
+
+        return Frame(frame.opcode, payload, frame.frame_finished, frame.message_finished)
+
+    def receive_bytes(self, data: bytes) -> None:
+        """Feed bytes received from the peer (any bytes-like object, split anywhere).
+
+        Bytes received after a Close frame or after :class:`ParseFailed`
+        are discarded (RFC 6455 section 5.5.1: nothing follows a Close).
+        """
+        if self._closed or self._failed:
+            return
+        self._frame_decoder.receive_bytes(data)
+
+    def received_frames(self) -> Generator[Frame, None, None]:
+        """Yield the frames (and pieces of data frames) parsed so far.
+
+        Data frames come out of :class:`MessageDecoder` (TEXT payloads as
+        ``str``, message opcode on every piece); PING/PONG payloads are
+        bytes; a CLOSE frame's payload is ``(code, reason)`` and ends
+        parsing: no frame is produced after it.
+
+        :raises ParseFailed: when the received bytes violate RFC 6455. The
+            exception's ``code`` is the close code to send. Afterwards this
+            generator yields nothing, whatever is received.
+        """
+        if not self._started:
+            # As wsproto: drop extensions disabled since construction.
+            self._started = True
+            self.extensions = [ext for ext in self.extensions if ext.enabled()]
+        if self._closed or self._failed:
+            return
+        process_buffer = self._frame_decoder.process_buffer
+        process_frame = self._message_decoder.process_frame
+        while True:
+            try:
+                frame = process_buffer()
+                if frame is None:
+                    return
+                opcode = frame.opcode
+                if opcode not in _CONTROL:
+                    frame = process_frame(frame)
+                elif opcode is Opcode.CLOSE:
+                    frame = self._process_close(frame)
+                    self._closed = True
+            except ParseFailed:
+                self._failed = True
+                self._frame_decoder._fail()
+                raise
+            yield frame
+            if self._closed:
+                return
+
+    # -- sending -----------------------------------------------------------
+
+    def close(self, code: int | None = None, reason: str | None = None) -> bytes:
+        """Serialize a Close frame (RFC 6455 section 5.5.1).
+
+        :param code: close code, or None for an empty payload.
+            ``CloseReason.NO_STATUS_RCVD`` (the member itself) also means an
+            empty payload; any other local-only code (1005, 1006, 1015, see
+            ``LOCAL_ONLY_CLOSE_REASONS``) is replaced by 1000, as wsproto does.
+        :param reason: text reason; encoded as UTF-8 and truncated at a
+            character boundary to ``MAX_CLOSE_REASON_BYTES`` (123) bytes.
+        :returns: the frame's wire bytes.
+        :raises TypeError: a reason without a code.
+        :raises ValueError: a code that is not an int in range(0, 65536)
+            (wsproto lets ``struct.error`` escape here).
+        """
+        if code is CloseReason.NO_STATUS_RCVD:
+            code = None
+        if code is None and reason:
+            msg = "cannot specify a reason without a code"
+            raise TypeError(msg)
+        if code in LOCAL_ONLY_CLOSE_REASONS:
+            code = CloseReason.NORMAL_CLOSURE
+        if code is None:
+            payload = b""
+        else:
+            try:
+                payload = _CLOSE_CODE.pack(code)
+            except struct.error:
+                msg = f"close code must be an int in range(0, 65536), got {code!r}"
+                raise ValueError(msg) from None
+            if reason is not None:
+                payload += _truncate_utf8(reason.encode("utf-8"), MAX_CLOSE_REASON_BYTES)
+        return self._serialize_frame(Opcode.CLOSE, payload)
+
+    def ping(self, payload: bytes = b"") -> bytes:
+        """Serialize a Ping frame carrying ``payload`` (at most 125 bytes; RFC 6455 section 5.5.2).
+
+        :raises ValueError: payload longer than 125 bytes.
+        """
+        return self._serialize_frame(Opcode.PING, payload)
+
+    def pong(self, payload: bytes = b"") -> bytes:
+        """Serialize a Pong frame carrying ``payload`` (at most 125 bytes; RFC 6455 section 5.5.3).
+
+        :raises ValueError: payload longer than 125 bytes.
+        """
+        return self._serialize_frame(Opcode.PONG, payload)
+
+    def send_data(
+        self,
+        payload: bytes | bytearray | str = b"",
+        fin: bool = True,
+    ) -> bytes:
+        """Serialize one data frame (RFC 6455 sections 5.4 and 5.6).
+
+        :param payload: ``str`` for a text message (sent as UTF-8), or
+            ``bytes``/``bytearray``/``memoryview`` for a binary message.
+        :param fin: True if this frame ends the message. The first frame of
+            a message gets opcode TEXT or BINARY, later ones CONTINUATION.
+        :returns: the frame's wire bytes (masked when we are the client).
+        :raises TypeError: payload of another type ("Must provide bytes or
+            text"), or a payload type different from the one the unfinished
+            message started with ("Data type mismatch inside message").
+        """
+        if isinstance(payload, (bytes, bytearray, memoryview)):
+            opcode = Opcode.BINARY
+        elif isinstance(payload, str):
+            opcode = Opcode.TEXT
+            payload = payload.encode("utf-8")
+        else:
+            msg = "Must provide bytes or text"
+            raise TypeError(msg)
+
+        if self._outbound_opcode is None:
+            self._outbound_opcode = opcode
+        elif self._outbound_opcode is not opcode:
+            msg = "Data type mismatch inside message"
+            raise TypeError(msg)
+        else:
+            opcode = Opcode.CONTINUATION
+
+        if fin:
+            self._outbound_opcode = None
+
+        return self._serialize_frame(opcode, payload, fin)
+
+    def _make_fin_rsv_opcode(self, fin: bool, rsv: RsvBits, opcode: Opcode) -> int:
+        return (
+            (FIN_MASK if fin else 0)
+            | (RSV1_MASK if rsv[0] else 0)
+            | (RSV2_MASK if rsv[1] else 0)
+            | (RSV3_MASK if rsv[2] else 0)
+            | int(opcode)
+        )
+
+    def _serialize_frame(
+        self,
+        opcode: Opcode,
+        payload: bytes | bytearray | memoryview = b"",
+        fin: bool = True,
+    ) -> bytes:
+        rsv = _NO_RSV
+        extensions = self.extensions
+        if extensions:
+            for extension in reversed(extensions):
+                rsv, payload = extension.frame_outbound(self, opcode, rsv, bytes(payload), fin)
+
+        byte0 = self._make_fin_rsv_opcode(fin, rsv, opcode)
+        byte1 = MASK_MASK if self.client else 0
+        length = len(payload)
+        if length <= MAX_PAYLOAD_NORMAL:
+            header = _HEADER_SHORT.pack(byte0, byte1 | length)
+        else:
+            if opcode in _CONTROL:
+                msg = "payload too long for control frame"
+                raise ValueError(msg)
+            if length <= MAX_PAYLOAD_TWO_BYTE:
+                header = _HEADER_TWO_BYTE.pack(byte0, byte1 | PAYLOAD_LENGTH_TWO_BYTE, length)
+            else:
+                header = _HEADER_EIGHT_BYTE.pack(
+                    byte0, byte1 | PAYLOAD_LENGTH_EIGHT_BYTE, length
+                )
+
+        if self.client:
+            # RFC 6455 section 5.3: a fresh, unpredictable key per frame.
+            masking_key = os.urandom(MASKING_KEY_LENGTH)
+            return b"".join((header, masking_key, _mask(payload, masking_key)))
+        return b"".join((header, payload))
+
