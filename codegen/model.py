@@ -103,9 +103,15 @@ def _unique(doc: Located, records, key: str, what: str) -> None:
         seen[value] = record.key_lines.get(key, line)
 
 
+def one_line(text: str) -> str:
+    """Fold a doc (possibly a YAML block scalar) into one line: it lands in comments and labels."""
+    return " ".join(text.split())
+
+
 def _entries(records, value_key: str = "value", extra_keys: tuple[str, ...] = ()) -> list[Entry]:
     return [
-        Entry(r["name"], r[value_key], r.get("doc", ""), r.get("rfc", ""), {k: r.get(k) for k in extra_keys})
+        Entry(r["name"], r[value_key], one_line(r.get("doc", "")), one_line(r.get("rfc", "")),
+              {k: r.get(k) for k in extra_keys})
         for r, _ in records
     ]
 
@@ -149,7 +155,8 @@ def _load_opcodes(spec: Spec, doc: Located) -> None:
                                       "expected only unassigned values")
             taken[value] = "reserved"
     spec.reserved_opcodes = [
-        Entry(f"{r['first']:#x}-{r['last']:#x}", (r["first"], r["last"]), r["doc"], r["rfc"], {"kind": r["kind"]})
+        Entry(f"{r['first']:#x}-{r['last']:#x}", (r["first"], r["last"]), one_line(r["doc"]), one_line(r["rfc"]),
+              {"kind": r["kind"]})
         for r, _ in reserved
     ]
 
@@ -166,7 +173,8 @@ def _load_close_codes(spec: Spec, doc: Located) -> None:
             raise doc.error(line, f"ranges[{index}]: expected ascending, non-overlapping ranges (first <= last)")
         previous_last = record["last"]
     spec.close_ranges = [
-        Entry(r["name"], (r["first"], r["last"]), r["doc"], r["rfc"], {"wire": r["wire"]}) for r, _ in ranges
+        Entry(r["name"], (r["first"], r["last"]), one_line(r["doc"]), one_line(r["rfc"]), {"wire": r["wire"]})
+        for r, _ in ranges
     ]
     codes = doc.records(
         "codes",
@@ -221,8 +229,8 @@ def _load_inputs(doc: Located, sided: bool, sides: list[str]) -> list[Input]:
             _one_of(doc, record, "side", sides, f"inputs[{index}]")
         if not record["name"].isidentifier() or record["name"] != record["name"].lower():
             raise doc.error(record.key_lines["name"], f"inputs[{index}]: name {record['name']!r}; expected a lowercase identifier")
-        result.append(Input(record["name"], record["direction"], record["event"], record["doc"], record["rfc"],
-                            record.get("error", False), record.get("side")))
+        result.append(Input(record["name"], record["direction"], one_line(record["event"]), one_line(record["doc"]),
+                            one_line(record["rfc"]), record.get("error", False), record.get("side")))
     return result
 
 
@@ -290,15 +298,20 @@ def _load_connection(spec: Spec, doc: Located) -> None:
 
 def _load_handshake(spec: Spec, doc: Located) -> None:
     for key, kind in (("version", str), ("upgrade_token", str), ("connection_token", str),
-                      ("accept_guid", str), ("nonce_bytes", int), ("switching_protocols", int)):
+                      ("accept_guid", str), ("nonce_bytes", int), ("method", str),
+                      ("switching_protocols", int), ("bad_request", int), ("upgrade_required", int)):
         spec.handshake_constants[key] = doc.section(key, kind)
     headers = doc.records("headers", {"name": req(str), "value": req(str), "rfc": req(str)})
     _unique(doc, headers, "name", "header constant")
     _unique(doc, headers, "value", "header name")
+    seen: dict[str, int] = {}
     for index, (record, _) in enumerate(headers):
-        if record["value"] != record["value"].lower():
-            raise doc.error(record.key_lines["value"], f"headers[{index}]: expected a lowercase header name")
-    spec.handshake_headers = [Entry(r["name"], r["value"], "", r["rfc"]) for r, _ in headers]
+        lower = record["value"].lower()
+        if lower in seen:
+            raise doc.error(record.key_lines["value"], f"headers[{index}]: header {record['value']!r} "
+                            f"repeats line {seen[lower]} (names are case-insensitive); expected each header once")
+        seen[lower] = record.key_lines["value"]
+    spec.handshake_headers = [Entry(r["name"], r["value"], "", one_line(r["rfc"])) for r, _ in headers]
     sides = [t.name for t in spec.connection_types]
     spec.handshake_inputs = _load_inputs(doc, sided=True, sides=sides)
     spec.handshake_transitions = _load_transitions(doc, spec.state_names, spec.handshake_inputs, sides)

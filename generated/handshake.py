@@ -13,7 +13,10 @@ WEBSOCKET_VERSION = b'13'
 #: The Upgrade header token (RFC 6455 §4.1).
 WEBSOCKET_UPGRADE = b'websocket'
 
-#: The Connection header token, compared case-insensitively (RFC 6455 §4.1).
+#: The Connection header token as sent (RFC 6455 §4.1).
+CONNECTION_UPGRADE = b'Upgrade'
+
+#: The Connection header token lowercased, for case-insensitive comparison.
 CONNECTION_UPGRADE_TOKEN = 'upgrade'
 
 #: Appended to Sec-WebSocket-Key before hashing into Sec-WebSocket-Accept (RFC 6455 §1.3).
@@ -22,10 +25,19 @@ ACCEPT_GUID = b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 #: Random bytes in a Sec-WebSocket-Key before base64 (RFC 6455 §4.1).
 NONCE_BYTES = 16
 
+#: The HTTP method of the upgrade request (RFC 6455 §4.1).
+METHOD = b'GET'
+
 #: The status code that accepts the upgrade (RFC 6455 §4.2.2).
 SWITCHING_PROTOCOLS = 101
 
-# Header names, lowercase as h11 gives them.
+#: The status code refusing a malformed upgrade request (RFC 6455 §4.2.2).
+BAD_REQUEST = 400
+
+#: The status code refusing an unsupported Sec-WebSocket-Version (RFC 6455 §4.4).
+UPGRADE_REQUIRED = 426
+
+# Header names, lowercase as h11 gives them when receiving.
 HOST = b'host'  # RFC 6455 §4.1
 UPGRADE = b'upgrade'  # RFC 6455 §4.1
 CONNECTION = b'connection'  # RFC 6455 §4.1
@@ -34,6 +46,20 @@ SEC_WEBSOCKET_ACCEPT = b'sec-websocket-accept'  # RFC 6455 §11.3.3
 SEC_WEBSOCKET_VERSION = b'sec-websocket-version'  # RFC 6455 §11.3.5
 SEC_WEBSOCKET_PROTOCOL = b'sec-websocket-protocol'  # RFC 6455 §11.3.4
 SEC_WEBSOCKET_EXTENSIONS = b'sec-websocket-extensions'  # RFC 6455 §11.3.2
+CONTENT_LENGTH = b'content-length'  # RFC 9110 §8.6
+
+#: The spelling used when sending each header, keyed by its lowercase name.
+HEADER_SPELLING: dict[bytes, bytes] = {
+    HOST: b'Host',
+    UPGRADE: b'Upgrade',
+    CONNECTION: b'Connection',
+    SEC_WEBSOCKET_KEY: b'Sec-WebSocket-Key',
+    SEC_WEBSOCKET_ACCEPT: b'Sec-WebSocket-Accept',
+    SEC_WEBSOCKET_VERSION: b'Sec-WebSocket-Version',
+    SEC_WEBSOCKET_PROTOCOL: b'Sec-WebSocket-Protocol',
+    SEC_WEBSOCKET_EXTENSIONS: b'Sec-WebSocket-Extensions',
+    CONTENT_LENGTH: b'Content-Length',
+}
 
 #: CLIENT send: The client sends the upgrade request. Event: Request. (RFC 6455 §4.1)
 SEND_REQUEST = 'send_request'

@@ -1,0 +1,706 @@
+"""
+wsspec.handshake
+~~~~~~~~~~~~~~~~
+
+The WebSocket opening handshake over HTTP/1.1 (RFC 6455 §4), Sans-I/O, on top
+of h11. Same public API as ``wsproto.handshake``.
+
+Every state change is looked up in the generated transition table
+(:data:`wsspec._generated.handshake.TRANSITIONS`); a ``(side, state, input)``
+the table does not list is refused: a send raises
+:class:`~wsspec.utilities.LocalProtocolError`, a receive
+:class:`~wsspec.utilities.RemoteProtocolError`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import h11
+
+from ._generated.handshake import (
+    BAD_REQUEST,
+    CONNECTION,
+    CONNECTION_UPGRADE,
+    CONTENT_LENGTH,
+    HEADER_SPELLING,
+    METHOD,
+    UPGRADE_REQUIRED,
+    CONNECTION_UPGRADE_TOKEN,
+    HOST,
+    RECEIVE_ACCEPT,
+    RECEIVE_BAD_ACCEPT,
+    RECEIVE_BAD_REQUEST,
+    RECEIVE_INFORMATIONAL,
+    RECEIVE_REJECT,
+    RECEIVE_REJECT_DATA,
+    RECEIVE_REJECT_END,
+    RECEIVE_REQUEST,
+    SEC_WEBSOCKET_ACCEPT,
+    SEC_WEBSOCKET_EXTENSIONS,
+    SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_PROTOCOL,
+    SEC_WEBSOCKET_VERSION,
+    SEND_ACCEPT,
+    SEND_REJECT,
+    SEND_REJECT_DATA,
+    SEND_REJECT_DATA_END,
+    SEND_REJECT_WITH_BODY,
+    SEND_REQUEST,
+    SWITCHING_PROTOCOLS,
+    TRANSITIONS,
+    WEBSOCKET_UPGRADE,
+    WEBSOCKET_VERSION,
+)
+# The Upgrade header *name*; WEBSOCKET_UPGRADE is its value.
+from ._generated.handshake import UPGRADE as UPGRADE_HEADER
+from ._generated.connection import INITIAL_STATE
+from .connection import Connection, ConnectionState, ConnectionType
+from .events import AcceptConnection, Event, RejectConnection, RejectData, Request
+from .extensions import Extension
+from .utilities import (
+    LocalProtocolError,
+    RemoteProtocolError,
+    generate_accept_token,
+    generate_nonce,
+    normed_header_dict,
+    split_comma_header,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Iterable, Sequence
+
+    from .typing import Headers
+
+__all__ = [
+    "WEBSOCKET_VERSION",
+    "WEBSOCKET_UPGRADE",
+    "H11Handshake",
+    "server_extensions_handshake",
+    "client_extensions_handshake",
+]
+
+# HTTP (not WebSocket) vocabulary h11 needs from us. RFC 6455 §4.1: the
+# opening handshake is an HTTP/1.1 GET.
+_SWITCHING_PROTOCOLS_REASON = HTTPStatus(SWITCHING_PROTOCOLS).phrase.encode("ascii")
+
+
+def _spelled(headers: Headers) -> Headers:
+    """Our own handshake headers, with names spelled as the spec says to send them."""
+    return [(HEADER_SPELLING.get(name, name), value) for name, value in headers]
+
+
+def _reject_hint() -> RejectConnection:
+    """The default hint for a bad handshake: ``400`` without a body."""
+    return RejectConnection()
+
+
+class H11Handshake:
+    """
+    The opening handshake for one HTTP/1.1 connection (RFC 6455 §4).
+
+    ``connection_type`` selects the side. A client ``send()``\\ s a
+    :class:`~wsspec.events.Request` and then feeds the server's response to
+    ``receive_data()``; a server feeds the request to ``receive_data()`` (or
+    passes an already parsed one to :meth:`initiate_upgrade_connection`) and
+    answers with :class:`~wsspec.events.AcceptConnection` or
+    :class:`~wsspec.events.RejectConnection` (+ :class:`~wsspec.events.RejectData`).
+
+    Once the handshake succeeds, :attr:`state` is ``OPEN`` and
+    :attr:`connection` holds the :class:`~wsspec.connection.Connection` for
+    the WebSocket frames; any bytes that arrived after the handshake in the
+    same read are handed to it (nothing is lost, on either side).
+    """
+
+    def __init__(self, connection_type: ConnectionType) -> None:
+        self.client = connection_type is ConnectionType.CLIENT
+        self._type = connection_type
+        self._state: ConnectionState = INITIAL_STATE
+        self._h11_connection = h11.Connection(h11.CLIENT if self.client else h11.SERVER)
+        self._connection: Connection | None = None
+        self._events: deque[Event] = deque()
+        # Client: the Request we sent. Server: the valid Request we received.
+        self._initiating_request: Request | None = None
+        # Client: our Sec-WebSocket-Key. Server: the client's.
+        self._nonce: bytes | None = None
+        # Client: the extensions an offer was actually sent for.
+        self._offered: list[Extension] = []
+
+    @property
+    def state(self) -> ConnectionState:
+        """The handshake's :class:`~wsspec.connection.ConnectionState`."""
+        return self._state
+
+    @property
+    def connection(self) -> Connection | None:
+        """The established :class:`~wsspec.connection.Connection` once ``OPEN``, else ``None``."""
+        return self._connection
+
+    # ------------------------------------------------------------------
+    # State table
+    # ------------------------------------------------------------------
+
+    @property
+    def _role(self) -> str:
+        return "client" if self.client else "server"
+
+    def _send_target(self, trigger: str, event: Event) -> ConnectionState:
+        """The state after sending ``event``, or LocalProtocolError if the table forbids it."""
+        target = TRANSITIONS.get((self._type, self._state, trigger))
+        if target is None:
+            msg = (
+                f"{type(event).__name__} cannot be sent by a {self._role} "
+                f"in state {self._state.name}"
+            )
+            raise LocalProtocolError(msg)
+        return target
+
+    def _receive(self, trigger: str, what: str) -> None:
+        """Apply a receive transition, or RemoteProtocolError if the table forbids it."""
+        target = TRANSITIONS.get((self._type, self._state, trigger))
+        if target is None:
+            msg = f"Unexpected {what} received by a {self._role} in state {self._state.name}"
+            raise RemoteProtocolError(msg)
+        self._state = target
+
+    def _fail(self, trigger: str, error: RemoteProtocolError) -> NoReturn:
+        """Apply the bad-input transition (if the table has one here) and raise ``error``."""
+        target = TRANSITIONS.get((self._type, self._state, trigger))
+        if target is not None:
+            self._state = target
+        raise error
+
+    def _h11_send(self, event_type: type[h11.Event], **fields: Any) -> bytes:
+        """Build and send an h11 event; h11's complaints become LocalProtocolError."""
+        try:
+            return self._h11_connection.send(event_type(**fields)) or b""
+        except (h11.LocalProtocolError, UnicodeError) as exc:
+            msg = f"Cannot send HTTP {event_type.__name__} in state {self._state.name}: {exc}"
+            raise LocalProtocolError(msg) from exc
+
+    # ------------------------------------------------------------------
+    # Public API
+    # ------------------------------------------------------------------
+
+    def initiate_upgrade_connection(self, headers: Headers, path: bytes | str) -> None:
+        """
+        Server only: process an upgrade request that was already received and
+        parsed elsewhere (e.g. by an HTTP server), as if its bytes had been
+        passed to :meth:`receive_data`.
+
+        :param headers: the request headers, ``(name, value)`` pairs (``bytes`` or ``str``).
+        :param path: the request target, ``bytes`` or ASCII ``str``.
+        :raises LocalProtocolError: when called on a client.
+        :raises RemoteProtocolError: when the request is not a valid upgrade
+            (with ``event_hint`` as for :meth:`receive_data`).
+        """
+        if self.client:
+            msg = "Cannot initiate an upgrade connection when acting as the client"
+            raise LocalProtocolError(msg)
+        if (
+            self._initiating_request is not None
+            or (self._type, self._state, RECEIVE_REQUEST) not in TRANSITIONS
+        ):
+            msg = f"Cannot initiate an upgrade connection: a request was already handled (state {self._state.name})"
+            raise LocalProtocolError(msg)
+        try:
+            upgrade_request = h11.Request(method=METHOD, target=path, headers=headers)
+            data = h11.Connection(h11.CLIENT).send(upgrade_request) or b""
+        except (h11.LocalProtocolError, UnicodeError) as exc:
+            error = RemoteProtocolError("Bad HTTP message", event_hint=_reject_hint())
+            error.__cause__ = exc
+            self._fail(RECEIVE_BAD_REQUEST, error)
+        self.receive_data(data)
+
+    def send(self, event: Event) -> bytes:
+        """
+        The bytes to write to the peer for ``event``.
+
+        A client sends a :class:`Request`; a server sends
+        :class:`AcceptConnection`, or :class:`RejectConnection` followed (if
+        ``has_body``) by :class:`RejectData` events.
+
+        :raises LocalProtocolError: if the event may not be sent by this side
+            in the current state, or is malformed (e.g. a subprotocol the
+            client did not offer, a non-ASCII target).
+        """
+        if isinstance(event, Request):
+            return self._initiate_connection(event)
+        if isinstance(event, AcceptConnection):
+            return self._accept(event)
+        if isinstance(event, RejectConnection):
+            return self._reject(event)
+        if isinstance(event, RejectData):
+            return self._send_reject_data(event)
+        msg = f"Event {event} cannot be sent during the handshake"
+        raise LocalProtocolError(msg)
+
+    def receive_data(self, data: bytes | None) -> None:
+        """
+        Feed bytes received from the peer (``None`` or ``b""`` means EOF).
+
+        The events they produce are returned by :meth:`events`. Once the
+        handshake is ``OPEN``, further bytes are passed on to
+        :attr:`connection`.
+
+        :raises RemoteProtocolError: the peer's HTTP message is malformed or
+            not a valid WebSocket handshake; on a server ``event_hint`` is the
+            :class:`RejectConnection` to send back.
+        :raises LocalProtocolError: data fed after EOF.
+        """
+        if self._connection is not None:
+            self._connection.receive_data(data)
+            return
+        try:
+            self._h11_connection.receive_data(data or b"")
+        except RuntimeError as exc:
+            msg = f"Cannot receive data after EOF (state {self._state.name})"
+            raise LocalProtocolError(msg) from exc
+
+        h11_conn = self._h11_connection
+        while True:
+            try:
+                event = h11_conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                error = RemoteProtocolError("Bad HTTP message", event_hint=_reject_hint())
+                error.__cause__ = exc
+                self._fail(RECEIVE_BAD_ACCEPT if self.client else RECEIVE_BAD_REQUEST, error)
+            if event is h11.NEED_DATA or event is h11.PAUSED or isinstance(event, h11.ConnectionClosed):
+                break
+            if self.client:
+                self._process_response_event(event)
+            elif isinstance(event, h11.Request):
+                self._events.append(self._process_connection_request(event))
+            # A server ignores request body Data/EndOfMessage events.
+
+    def events(self) -> Generator[Event, None, None]:
+        """Yield, oldest first, the events produced by received data."""
+        while self._events:
+            yield self._events.popleft()
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(client={self.client}, state={self.state})"
+
+    # ------------------------------------------------------------------
+    # Server side
+    # ------------------------------------------------------------------
+
+    def _process_connection_request(self, event: h11.Request) -> Request:
+        try:
+            request, key = _parse_upgrade_request(event)
+        except RemoteProtocolError as error:
+            self._fail(RECEIVE_BAD_REQUEST, error)
+        self._receive(RECEIVE_REQUEST, "upgrade request")
+        self._initiating_request = request
+        self._nonce = key
+        return request
+
+    def _accept(self, event: AcceptConnection) -> bytes:
+        new_state = self._send_target(SEND_ACCEPT, event)
+        request = self._initiating_request
+        if request is None or self._nonce is None:
+            msg = (
+                "AcceptConnection cannot be sent before a valid Request was "
+                f"received (state {self._state.name})"
+            )
+            raise LocalProtocolError(msg)
+
+        headers: Headers = [
+            (UPGRADE_HEADER, WEBSOCKET_UPGRADE),
+            (CONNECTION, CONNECTION_UPGRADE),
+            (SEC_WEBSOCKET_ACCEPT, generate_accept_token(self._nonce)),
+        ]
+        if event.subprotocol is not None:
+            if event.subprotocol not in request.subprotocols:
+                msg = f"unexpected subprotocol {event.subprotocol}"
+                raise LocalProtocolError(msg)
+            headers.append((SEC_WEBSOCKET_PROTOCOL, _ascii(event.subprotocol, "subprotocol")))
+
+        accepted: list[Extension] = []
+        if event.extensions:
+            for extension in event.extensions:
+                if not isinstance(extension, Extension):
+                    msg = f"AcceptConnection.extensions must hold Extension instances, got {extension!r}"
+                    raise LocalProtocolError(msg)
+            offers = [offer for offer in request.extensions if isinstance(offer, str)]
+            header, accepted = _negotiate_server(offers, event.extensions, tolerant=True)
+            if header is not None:
+                headers.append((SEC_WEBSOCKET_EXTENSIONS, header))
+
+        data = self._h11_send(
+            h11.InformationalResponse,
+            status_code=SWITCHING_PROTOCOLS,
+            headers=_spelled(headers) + list(event.extra_headers),
+            reason=_SWITCHING_PROTOCOLS_REASON,
+        )
+        # Frames the client pipelined behind its request (already read by
+        # h11) belong to the new connection.
+        trailing = bytes(self._h11_connection.trailing_data[0])
+        self._state = new_state
+        self._connection = Connection(self._type, accepted, trailing)
+        return data
+
+    def _reject(self, event: RejectConnection) -> bytes:
+        new_state = self._send_target(
+            SEND_REJECT_WITH_BODY if event.has_body else SEND_REJECT, event,
+        )
+        headers = list(event.headers)
+        if not event.has_body and not any(
+            name.lower() == CONTENT_LENGTH for name, _ in _bytes_headers(headers)
+        ):
+            headers.append((HEADER_SPELLING[CONTENT_LENGTH], b"0"))
+        data = self._h11_send(h11.Response, status_code=event.status_code, headers=headers)
+        if not event.has_body:
+            data += self._h11_send(h11.EndOfMessage)
+        self._state = new_state
+        return data
+
+    def _send_reject_data(self, event: RejectData) -> bytes:
+        new_state = self._send_target(
+            SEND_REJECT_DATA_END if event.body_finished else SEND_REJECT_DATA, event,
+        )
+        data = self._h11_send(h11.Data, data=event.data) if event.data else b""
+        if event.body_finished:
+            data += self._h11_send(h11.EndOfMessage)
+        self._state = new_state
+        return data
+
+    # ------------------------------------------------------------------
+    # Client side
+    # ------------------------------------------------------------------
+
+    def _initiate_connection(self, request: Request) -> bytes:
+        new_state = self._send_target(SEND_REQUEST, request)
+        if self._initiating_request is not None:
+            msg = f"Request was already sent (state {self._state.name})"
+            raise LocalProtocolError(msg)
+        for extension in request.extensions:
+            if not isinstance(extension, Extension):
+                msg = f"Request.extensions must hold Extension instances when sending, got {extension!r}"
+                raise LocalProtocolError(msg)
+        try:
+            host = request.host.encode("idna")
+        except UnicodeError as exc:
+            msg = f"Request.host {request.host!r} is not a valid host name"
+            raise LocalProtocolError(msg) from exc
+
+        nonce = generate_nonce()
+        headers: Headers = [
+            (HOST, host),
+            (UPGRADE_HEADER, WEBSOCKET_UPGRADE),
+            (CONNECTION, CONNECTION_UPGRADE),
+            (SEC_WEBSOCKET_KEY, nonce),
+            (SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION),
+        ]
+        if request.subprotocols:
+            headers.append(
+                (SEC_WEBSOCKET_PROTOCOL, _ascii(", ".join(request.subprotocols), "subprotocols")),
+            )
+
+        offered: list[Extension] = []
+        if request.extensions:
+            extensions: Sequence[Extension] = request.extensions  # type: ignore[assignment]
+            offers: dict[str, bool | str] = {}
+            for extension in extensions:
+                offers[extension.name] = extension.offer()
+            parts = []
+            for name, params in offers.items():
+                if params is False:
+                    continue
+                if params is True or params == "":
+                    parts.append(_ascii(name, "extension name"))
+                else:
+                    parts.append(_ascii(f"{name}; {params}", "extension offer"))
+            if parts:
+                headers.append((SEC_WEBSOCKET_EXTENSIONS, b", ".join(parts)))
+            offered = [ext for ext in extensions if offers[ext.name] is not False]
+
+        target = _ascii(request.target, "target")
+        data = self._h11_send(
+            h11.Request, method=METHOD, target=target, headers=_spelled(headers) + list(request.extra_headers),
+        )
+        data += self._h11_send(h11.EndOfMessage)
+        self._initiating_request = request
+        self._nonce = nonce
+        self._offered = offered
+        self._state = new_state
+        return data
+
+    def _process_response_event(self, event: h11.Event) -> None:
+        if isinstance(event, h11.InformationalResponse):
+            if event.status_code == SWITCHING_PROTOCOLS:
+                try:
+                    accept = self._establish_client_connection(event)
+                except RemoteProtocolError as error:
+                    self._fail(RECEIVE_BAD_ACCEPT, error)
+                self._receive(RECEIVE_ACCEPT, "101 response")
+                trailing = bytes(self._h11_connection.trailing_data[0])
+                self._connection = Connection(self._type, accept.extensions, trailing)
+                self._events.append(accept)
+            else:
+                self._receive(RECEIVE_INFORMATIONAL, f"{event.status_code} response")
+                self._events.append(
+                    RejectConnection(
+                        status_code=event.status_code,
+                        headers=list(event.headers),
+                        has_body=False,
+                    ),
+                )
+        elif isinstance(event, h11.Response):
+            self._receive(RECEIVE_REJECT, f"{event.status_code} response")
+            self._events.append(
+                RejectConnection(
+                    status_code=event.status_code, headers=list(event.headers), has_body=True,
+                ),
+            )
+        elif isinstance(event, h11.Data):
+            self._receive(RECEIVE_REJECT_DATA, "rejection body")
+            self._events.append(RejectData(data=bytes(event.data), body_finished=False))
+        elif isinstance(event, h11.EndOfMessage):
+            self._receive(RECEIVE_REJECT_END, "end of rejection body")
+            self._events.append(RejectData(data=b"", body_finished=True))
+
+    def _establish_client_connection(self, event: h11.InformationalResponse) -> AcceptConnection:
+        request = self._initiating_request
+        if request is None or self._nonce is None:  # h11 refuses a 101 before our request
+            msg = "101 response received before a Request was sent"
+            raise RemoteProtocolError(msg, event_hint=_reject_hint())
+
+        accept = None
+        connection_tokens = None
+        accepts: list[str] = []
+        subprotocol = None
+        upgrade = b""
+        headers: Headers = []
+        try:
+            for name, value in event.headers:
+                name = name.lower()
+                if name == CONNECTION:
+                    connection_tokens = split_comma_header(value)
+                elif name == SEC_WEBSOCKET_EXTENSIONS:
+                    accepts = split_comma_header(value)
+                elif name == SEC_WEBSOCKET_ACCEPT:
+                    accept = value
+                elif name == SEC_WEBSOCKET_PROTOCOL:
+                    subprotocol = value.decode("ascii")
+                elif name == UPGRADE_HEADER:
+                    upgrade = value
+                else:
+                    headers.append((name, value))
+        except UnicodeError as exc:
+            msg = f"Invalid header, {name.decode('ascii', 'replace')!r} is not ASCII"
+            raise RemoteProtocolError(msg, event_hint=_reject_hint()) from exc
+
+        if connection_tokens is None or not any(
+            token.lower() == CONNECTION_UPGRADE_TOKEN for token in connection_tokens
+        ):
+            msg = "Missing header, 'Connection: Upgrade'"
+            raise RemoteProtocolError(msg, event_hint=_reject_hint())
+        if upgrade.lower() != WEBSOCKET_UPGRADE:
+            msg = f"Missing header, 'Upgrade: {WEBSOCKET_UPGRADE.decode()}'"
+            raise RemoteProtocolError(msg, event_hint=_reject_hint())
+        if accept != generate_accept_token(self._nonce):
+            msg = "Bad accept token"
+            raise RemoteProtocolError(msg, event_hint=_reject_hint())
+        if subprotocol is not None and subprotocol not in request.subprotocols:
+            msg = f"unrecognized subprotocol {subprotocol}"
+            raise RemoteProtocolError(msg, event_hint=_reject_hint())
+        # RFC 6455 §9.1: only extensions we actually offered may be accepted.
+        extensions = client_extensions_handshake(accepts, self._offered)
+        return AcceptConnection(
+            subprotocol=subprotocol, extensions=extensions, extra_headers=headers,
+        )
+
+
+def _ascii(value: str | bytes, what: str) -> bytes:
+    """Encode a caller-supplied ``str`` as ASCII, or LocalProtocolError."""
+    if isinstance(value, bytes):
+        return value
+    try:
+        return value.encode("ascii")
+    except UnicodeEncodeError as exc:
+        msg = f"{what} {value!r} is not ASCII"
+        raise LocalProtocolError(msg) from exc
+
+
+def _bytes_headers(headers: Iterable[tuple[bytes | str, bytes | str]]) -> Iterable[tuple[bytes, object]]:
+    for name, value in headers:
+        yield (name.encode("latin-1") if isinstance(name, str) else name), value
+
+
+def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes]:
+    """
+    Validate an h11 request as a WebSocket upgrade (RFC 6455 §4.2.1).
+
+    Returns the :class:`Request` event and the client's key. Raises
+    RemoteProtocolError with wsproto's messages and event hints.
+    """
+    if event.method != METHOD:
+        msg = "Request method must be GET"
+        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+    connection_tokens = None
+    extensions: list[str] = []
+    host = None
+    key = None
+    subprotocols: list[str] = []
+    upgrade = b""
+    version = None
+    headers: Headers = []
+    name = b""
+    try:
+        for name, value in event.headers:
+            name = name.lower()
+            if name == CONNECTION:
+                connection_tokens = split_comma_header(value)
+            elif name == HOST:
+                host = value.decode("idna")
+                continue
+            elif name == SEC_WEBSOCKET_EXTENSIONS:
+                extensions.extend(split_comma_header(value))
+                continue
+            elif name == SEC_WEBSOCKET_KEY:
+                key = value
+            elif name == SEC_WEBSOCKET_PROTOCOL:
+                subprotocols.extend(split_comma_header(value))
+                continue
+            elif name == SEC_WEBSOCKET_VERSION:
+                version = value
+            elif name == UPGRADE_HEADER:
+                upgrade = value
+            headers.append((name, value))
+        target = event.target.decode("ascii")
+    except UnicodeError as exc:
+        what = name.decode("ascii", "replace") if name else "target"
+        msg = f"Invalid header, {what!r} is not valid ASCII/IDNA"
+        raise RemoteProtocolError(msg, event_hint=_reject_hint()) from exc
+
+    if connection_tokens is None or not any(
+        token.lower() == CONNECTION_UPGRADE_TOKEN for token in connection_tokens
+    ):
+        msg = "Missing header, 'Connection: Upgrade'"
+        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+    if version != WEBSOCKET_VERSION:
+        msg = "Missing header, 'Sec-WebSocket-Version'"
+        raise RemoteProtocolError(
+            msg,
+            event_hint=RejectConnection(
+                headers=_spelled([(SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION)]),
+                status_code=UPGRADE_REQUIRED if version else BAD_REQUEST,
+            ),
+        )
+    if key is None:
+        msg = "Missing header, 'Sec-WebSocket-Key'"
+        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+    if upgrade.lower() != WEBSOCKET_UPGRADE:
+        msg = f"Missing header, 'Upgrade: {WEBSOCKET_UPGRADE.decode()}'"
+        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+    if host is None:
+        msg = "Missing header, 'Host'"
+        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+
+    # As wsproto: repeated keys are folded with ", " (and then fail on the client).
+    key = normed_header_dict(headers)[SEC_WEBSOCKET_KEY]
+    request = Request(
+        host=host,
+        target=target,
+        extensions=extensions,
+        extra_headers=headers,
+        subprotocols=subprotocols,
+    )
+    return request, key
+
+
+def _negotiate_server(
+    requested: Iterable[str], supported: Sequence[Extension], *, tolerant: bool,
+) -> tuple[bytes | None, list[Extension]]:
+    """
+    Server-side negotiation (RFC 6455 §9.1, RFC 7692 §5).
+
+    For each supported extension, the first of the client's offers (in the
+    client's order of preference) that its ``accept()`` takes wins. Returns
+    the ``Sec-WebSocket-Extensions`` value (``None`` if nothing was accepted)
+    and the accepted extensions, in header order. With ``tolerant``, an
+    ``accept()`` raising ``ValueError`` (unparsable offer) declines that offer.
+    """
+    accepts: dict[str, bytes] = {}
+    accepted: dict[str, Extension] = {}
+    for offer in requested:
+        name = offer.split(";", 1)[0].strip()
+        if name in accepts:
+            continue
+        for extension in supported:
+            if extension.name != name:
+                continue
+            try:
+                answer = extension.accept(offer)
+            except ValueError:
+                if not tolerant:
+                    raise
+                answer = None
+            if answer is None or answer is False:
+                continue
+            name_bytes = name.encode("ascii")
+            if answer is True or answer == "":
+                accepts[name] = name_bytes
+            else:
+                accepts[name] = b"%s; %s" % (name_bytes, _ascii(answer, f"{name} parameters"))
+            accepted[name] = extension
+            break
+    if not accepts:
+        return None, []
+    return b", ".join(accepts.values()), list(accepted.values())
+
+
+def server_extensions_handshake(
+    requested: Iterable[str], supported: list[Extension],
+) -> bytes | None:
+    """
+    Agree on extensions as a server (RFC 6455 §9.1).
+
+    :param requested: the client's offers, ``str`` each, e.g.
+        ``["permessage-deflate; client_max_window_bits"]``.
+    :param supported: the server's :class:`Extension` instances; ``accept()``
+        is called on each with the offers naming it.
+    :returns: the ``Sec-WebSocket-Extensions`` response value (``bytes``), or
+        ``None`` if no extension was agreed.
+
+    Per extension, the first offer it accepts is used (the client lists
+    offers in order of preference, RFC 7692 §5).
+    """
+    header, _ = _negotiate_server(requested, supported, tolerant=False)
+    return header
+
+
+def client_extensions_handshake(
+    accepted: Iterable[str], supported: Sequence[Extension],
+) -> list[Extension]:
+    """
+    Apply the server's accepted extensions as a client (RFC 6455 §9.1).
+
+    :param accepted: the server's ``Sec-WebSocket-Extensions`` entries,
+        ``str`` each.
+    :param supported: the client's :class:`Extension` instances (the ones it
+        offered); ``finalize()`` is called on the one each entry names.
+    :returns: the accepted extensions, in the server's order.
+    :raises RemoteProtocolError: an entry names an extension not in
+        ``supported`` (``"unrecognized extension <name>"``), or
+        ``finalize()`` rejects its parameters with ``ValueError``.
+    """
+    extensions = []
+    for accept in accepted:
+        name = accept.split(";", 1)[0].strip()
+        for extension in supported:
+            if extension.name == name:
+                try:
+                    extension.finalize(accept)
+                except ValueError as exc:
+                    msg = f"bad parameters for extension {name}: {exc}"
+                    raise RemoteProtocolError(msg, event_hint=_reject_hint()) from exc
+                extensions.append(extension)
+                break
+        else:
+            msg = f"unrecognized extension {name}"
+            raise RemoteProtocolError(msg, event_hint=_reject_hint())
+    return extensions

@@ -1,0 +1,358 @@
+"""Tests for wsspec.extensions: the Extension hook API and the honest PerMessageDeflate stub."""
+
+from __future__ import annotations
+
+import inspect
+
+import h11
+import pytest
+import wsproto.events as wp_events
+import wsproto.extensions as wp_extensions
+import wsproto.handshake as wp_handshake
+from wsproto.connection import ConnectionType as WpConnectionType
+
+from wsspec import extensions as ext_mod
+from wsspec._generated.framing import RsvBits
+from wsspec._generated.opcodes import Opcode
+from wsspec.connection import Connection, ConnectionState, ConnectionType
+from wsspec.events import AcceptConnection, Request, TextMessage
+from wsspec.extensions import SUPPORTED_EXTENSIONS, Extension, PerMessageDeflate
+from wsspec.handshake import H11Handshake, client_extensions_handshake, server_extensions_handshake
+from wsspec.utilities import RemoteProtocolError, generate_accept_token
+
+BROWSER_OFFER = b"permessage-deflate; client_max_window_bits"
+
+
+class Minimal(Extension):
+    name = "x-minimal"
+
+    def offer(self) -> bool | str:
+        return True
+
+
+class WpMinimal(wp_extensions.Extension):
+    name = "x-minimal"
+
+    def offer(self) -> bool | str:
+        return True
+
+
+def request_headers(data: bytes) -> dict[bytes, bytes]:
+    server = h11.Connection(h11.SERVER)
+    server.receive_data(data)
+    event = server.next_event()
+    assert isinstance(event, h11.Request)
+    return dict(event.headers)
+
+
+def response_headers(data: bytes) -> dict[bytes, bytes]:
+    client = h11.Connection(h11.CLIENT)
+    client.send(h11.Request(method="GET", target="/", headers=[("Host", "x"), ("Upgrade", "websocket"),
+                                                               ("Connection", "Upgrade")]))
+    client.send(h11.EndOfMessage())
+    client.receive_data(data)
+    event = client.next_event()
+    return dict(event.headers)
+
+
+def browser_request(extensions: bytes = BROWSER_OFFER) -> bytes:
+    return (
+        b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Extensions: " + extensions + b"\r\n\r\n"
+    )
+
+
+# ----------------------------------------------------------------------------
+# Extension base class
+# ----------------------------------------------------------------------------
+
+
+def test_extension_is_abstract() -> None:
+    with pytest.raises(TypeError):
+        Extension()  # type: ignore[abstract]
+
+    class NoOffer(Extension):
+        name = "x"
+
+    with pytest.raises(TypeError):
+        NoOffer()  # type: ignore[abstract]
+
+
+def test_extension_defaults() -> None:
+    ext = Minimal()
+    assert ext.enabled() is False
+    assert ext.offer() is True
+    assert ext.accept("x-minimal; a=1") is None
+    assert ext.finalize("x-minimal") is None
+    assert ext.frame_inbound_header(None, Opcode.TEXT, RsvBits(True, False, False), 10) == RsvBits(
+        False, False, False)
+    assert ext.frame_inbound_payload_data(None, b"abc") == b"abc"
+    assert ext.frame_inbound_complete(None, True) is None
+    assert ext.frame_inbound_complete(None, False) is None
+    rsv = RsvBits(False, True, False)
+    assert ext.frame_outbound(None, Opcode.BINARY, rsv, b"xyz", True) == (rsv, b"xyz")
+
+
+def test_extension_defaults_equal_wsproto() -> None:
+    ours, theirs = Minimal(), WpMinimal()
+    assert ours.enabled() == theirs.enabled()
+    assert ours.accept("x") == theirs.accept("x")
+    assert ours.finalize("x") == theirs.finalize("x")
+    assert tuple(ours.frame_inbound_header(None, Opcode.TEXT, RsvBits(False, False, False), 0)) == tuple(
+        theirs.frame_inbound_header(None, Opcode.TEXT, RsvBits(False, False, False), 0))
+    assert ours.frame_inbound_payload_data(None, b"q") == theirs.frame_inbound_payload_data(None, b"q")
+    assert ours.frame_inbound_complete(None, True) == theirs.frame_inbound_complete(None, True)
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["enabled", "offer", "accept", "finalize", "frame_inbound_header", "frame_inbound_payload_data",
+     "frame_inbound_complete", "frame_outbound"],
+)
+def test_extension_signatures_equal_wsproto(method: str) -> None:
+    ours = inspect.signature(getattr(Extension, method))
+    theirs = inspect.signature(getattr(wp_extensions.Extension, method))
+    assert list(ours.parameters) == list(theirs.parameters)
+    assert [p.default for p in ours.parameters.values()] == [p.default for p in theirs.parameters.values()]
+
+
+def test_extension_hooks_run_once_negotiated() -> None:
+    """The generic plumbing: a negotiated extension's hooks see the frames."""
+
+    class Tagging(Extension):
+        name = "x-tag"
+
+        def __init__(self) -> None:
+            self._on = False
+            self.inbound: list[bytes] = []
+
+        def enabled(self) -> bool:
+            return self._on
+
+        def offer(self) -> bool | str:
+            return True
+
+        def accept(self, offer: str) -> bool | str | None:
+            self._on = True
+            return True
+
+        def finalize(self, offer: str) -> None:
+            self._on = True
+
+        def frame_inbound_payload_data(self, proto, data):  # type: ignore[no-untyped-def]
+            self.inbound.append(bytes(data))
+            return data
+
+        def frame_outbound(self, proto, opcode, rsv, data, fin):  # type: ignore[no-untyped-def]
+            return rsv, bytes(data).upper()
+
+    client_ext, server_ext = Tagging(), Tagging()
+    client = H11Handshake(ConnectionType.CLIENT)
+    server = H11Handshake(ConnectionType.SERVER)
+    server.receive_data(client.send(Request(host="h", target="/", extensions=[client_ext])))
+    (request,) = server.events()
+    assert request.extensions == ["x-tag"]
+    client.receive_data(server.send(AcceptConnection(extensions=[server_ext])))
+    (accepted,) = client.events()
+    assert accepted.extensions == [client_ext]
+    assert client.connection is not None and server.connection is not None
+    assert client_ext in client.connection.extensions
+    assert server_ext in server.connection.extensions
+    server.connection.receive_data(client.connection.send(TextMessage("quiet")))
+    assert list(server.connection.events()) == [TextMessage("QUIET")]
+    assert server_ext.inbound == [b"QUIET"]
+
+
+def test_declined_extension_not_passed_to_connection() -> None:
+    class Declines(Minimal):
+        def enabled(self) -> bool:  # would process frames if it were handed over
+            return True
+
+    server = H11Handshake(ConnectionType.SERVER)
+    server.receive_data(browser_request(b"x-other"))
+    list(server.events())
+    server.send(AcceptConnection(extensions=[Declines()]))
+    assert server.connection is not None
+    assert server.connection.extensions == []
+
+
+# ----------------------------------------------------------------------------
+# PerMessageDeflate: API shape
+# ----------------------------------------------------------------------------
+
+
+def test_pmd_name_and_supported_extensions() -> None:
+    assert PerMessageDeflate.name == "permessage-deflate"
+    assert SUPPORTED_EXTENSIONS == {"permessage-deflate": PerMessageDeflate}
+    assert set(SUPPORTED_EXTENSIONS) == set(wp_extensions.SUPPORTED_EXTENSIONS)
+    assert issubclass(PerMessageDeflate, Extension)
+
+
+def test_pmd_constructor_signature_equals_wsproto() -> None:
+    ours = inspect.signature(PerMessageDeflate.__init__)
+    theirs = inspect.signature(wp_extensions.PerMessageDeflate.__init__)
+    assert list(ours.parameters) == list(theirs.parameters)
+    assert [p.default for p in ours.parameters.values()] == [p.default for p in theirs.parameters.values()]
+
+
+def test_pmd_defaults_and_parameters() -> None:
+    pmd = PerMessageDeflate()
+    assert pmd.client_no_context_takeover is False
+    assert pmd.server_no_context_takeover is False
+    assert pmd.client_max_window_bits == 15
+    assert pmd.server_max_window_bits == 15
+    assert PerMessageDeflate.DEFAULT_CLIENT_MAX_WINDOW_BITS == wp_extensions.PerMessageDeflate.DEFAULT_CLIENT_MAX_WINDOW_BITS
+    assert PerMessageDeflate.DEFAULT_SERVER_MAX_WINDOW_BITS == wp_extensions.PerMessageDeflate.DEFAULT_SERVER_MAX_WINDOW_BITS
+
+    pmd = PerMessageDeflate(client_no_context_takeover=True, client_max_window_bits=9,
+                            server_no_context_takeover=True, server_max_window_bits=12)
+    assert pmd.client_no_context_takeover is True
+    assert pmd.server_no_context_takeover is True
+    assert pmd.client_max_window_bits == 9
+    assert pmd.server_max_window_bits == 12
+    pmd.client_max_window_bits = 15
+    assert pmd.client_max_window_bits == 15
+
+
+@pytest.mark.parametrize("bits", [0, 8, 16, -1])
+def test_pmd_window_bits_validated_like_wsproto(bits: int) -> None:
+    with pytest.raises(ValueError, match="Window size must be between 9 and 15 inclusive"):
+        PerMessageDeflate(client_max_window_bits=bits)
+    with pytest.raises(ValueError):
+        PerMessageDeflate(server_max_window_bits=bits)
+    with pytest.raises(ValueError):
+        wp_extensions.PerMessageDeflate(client_max_window_bits=bits)
+    pmd = PerMessageDeflate()
+    with pytest.raises(ValueError):
+        pmd.server_max_window_bits = bits
+    assert pmd.server_max_window_bits == 15
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"client_no_context_takeover": True}, {"server_max_window_bits": 10, "server_no_context_takeover": True},
+     {"client_max_window_bits": 9}],
+)
+def test_pmd_repr_equals_wsproto(kwargs: dict) -> None:
+    assert repr(PerMessageDeflate(**kwargs)) == repr(wp_extensions.PerMessageDeflate(**kwargs))
+
+
+# ----------------------------------------------------------------------------
+# PerMessageDeflate: declines honestly
+# ----------------------------------------------------------------------------
+
+
+def test_pmd_docstring_says_not_implemented() -> None:
+    def norm(text: str | None) -> str:
+        return " ".join((text or "").lower().split())
+
+    assert "compression is not implemented yet" in norm(PerMessageDeflate.__doc__)
+    assert "compression is not implemented yet" in norm(ext_mod.__doc__)
+
+
+def test_pmd_never_enabled_never_offers_never_accepts() -> None:
+    pmd = PerMessageDeflate()
+    assert pmd.enabled() is False
+    assert pmd.offer() is False
+    for offer in ["permessage-deflate", "permessage-deflate; client_max_window_bits",
+                  "permessage-deflate; server_max_window_bits=10; client_no_context_takeover",
+                  "permessage-deflate; server_max_window_bits=abc"]:
+        assert pmd.accept(offer) is None
+        assert pmd.enabled() is False
+    assert pmd.finalize("permessage-deflate; server_max_window_bits=10") is None
+    assert pmd.enabled() is False
+
+
+def test_pmd_client_sends_no_offer() -> None:
+    client = H11Handshake(ConnectionType.CLIENT)
+    data = client.send(Request(host="h", target="/", extensions=[PerMessageDeflate()]))
+    assert b"sec-websocket-extensions" not in request_headers(data)
+
+
+def test_pmd_client_offers_only_real_extensions() -> None:
+    class Real(Minimal):
+        name = "x-real"
+
+    client = H11Handshake(ConnectionType.CLIENT)
+    data = client.send(Request(host="h", target="/", extensions=[PerMessageDeflate(), Real()]))
+    assert request_headers(data)[b"sec-websocket-extensions"] == b"x-real"
+
+
+def test_pmd_client_refuses_server_that_accepts_it_anyway() -> None:
+    client = H11Handshake(ConnectionType.CLIENT)
+    data = client.send(Request(host="h", target="/", extensions=[PerMessageDeflate()]))
+    key = request_headers(data)[b"sec-websocket-key"]
+    response = (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + generate_accept_token(key) + b"\r\n"
+        b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+    )
+    with pytest.raises(RemoteProtocolError, match="unrecognized extension permessage-deflate"):
+        client.receive_data(response)
+    assert client.state is ConnectionState.CLOSED
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [BROWSER_OFFER, b"permessage-deflate", b"permessage-deflate; server_max_window_bits=10, permessage-deflate",
+     b"permessage-deflate; client_max_window_bits; server_no_context_takeover"],
+)
+def test_pmd_server_declines_browser_offer(offer: bytes) -> None:
+    server = H11Handshake(ConnectionType.SERVER)
+    server.receive_data(browser_request(offer))
+    (request,) = server.events()
+    assert request.extensions[0].startswith("permessage-deflate")
+    pmd = PerMessageDeflate()
+    reply = server.send(AcceptConnection(extensions=[pmd]))
+    assert b"sec-websocket-extensions" not in response_headers(reply)
+    assert server.state is ConnectionState.OPEN
+    assert server.connection is not None
+    assert server.connection.extensions == []
+    assert pmd.enabled() is False
+
+
+def test_pmd_server_extensions_handshake_declines() -> None:
+    assert server_extensions_handshake([BROWSER_OFFER.decode()], [PerMessageDeflate()]) is None
+    # wsproto would accept (it implements compression); we must not.
+    assert wp_handshake.server_extensions_handshake(
+        [BROWSER_OFFER.decode()], [wp_extensions.PerMessageDeflate()]) is not None
+
+
+def test_pmd_client_extensions_handshake_with_nothing_accepted() -> None:
+    assert client_extensions_handshake([], [PerMessageDeflate()]) == []
+
+
+def test_pmd_against_wsproto_peers() -> None:
+    # wsproto client (which really offers deflate) to our server with our stub: declined.
+    their_client = wp_handshake.H11Handshake(WpConnectionType.CLIENT)
+    server = H11Handshake(ConnectionType.SERVER)
+    server.receive_data(their_client.send(wp_events.Request(
+        host="h", target="/", extensions=[wp_extensions.PerMessageDeflate()])))
+    (request,) = server.events()
+    assert request.extensions == [
+        "permessage-deflate; client_max_window_bits=15; server_max_window_bits=15"]
+    their_client.receive_data(server.send(AcceptConnection(extensions=[PerMessageDeflate()])))
+    (accepted,) = their_client.events()
+    assert accepted.extensions == []
+
+    # Our client with the stub to a wsproto server that supports deflate: nothing offered, nothing on.
+    client = H11Handshake(ConnectionType.CLIENT)
+    their_server = wp_handshake.H11Handshake(WpConnectionType.SERVER)
+    their_server.receive_data(client.send(Request(host="h", target="/", extensions=[PerMessageDeflate()])))
+    (their_request,) = their_server.events()
+    assert their_request.extensions == []
+    client.receive_data(their_server.send(wp_events.AcceptConnection(
+        extensions=[wp_extensions.PerMessageDeflate()])))
+    (accepted,) = client.events()
+    assert accepted.extensions == []
+    # Uncompressed messages flow.
+    their_server.connection.receive_data(client.connection.send(TextMessage("plain")))
+    assert [e.data for e in their_server.connection.events()] == ["plain"]
+
+
+def test_pmd_connection_does_not_touch_frames() -> None:
+    pmd = PerMessageDeflate()
+    conn = Connection(ConnectionType.SERVER, extensions=[pmd])
+    data = conn.send(TextMessage("abc"))
+    assert data == b"\x81\x03abc"  # RSV1 clear, payload uncompressed
