@@ -68,23 +68,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"codegen --check: {len(sources) + sum(r.endswith('.dot') for r in sources)} files current")
         return 0
 
+    # Render every SVG that is out of date before writing anything, so a
+    # missing Graphviz leaves the tree as it was.
+    svgs: dict[str, str] = {}
     for rel, text in sorted(sources.items()):
+        if rel.endswith(".dot") and not svg_is_current(_read(args.out / svg_path(rel)), rel, text):
+            try:
+                svgs[svg_path(rel)] = render_svg(rel, text)
+            except RendererMissing:
+                print("codegen: error: rendering diagrams needs Graphviz's `dot` program; "
+                      "install it with `apt-get install graphviz` (the README's setup does). "
+                      "Nothing was written.", file=sys.stderr)
+                return 3
+    for rel, text in sorted({**sources, **svgs}.items()):
         path = args.out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         if _read(path) != text:
             path.write_text(text, encoding="utf-8")
             print(f"wrote {rel}")
-        if rel.endswith(".dot"):
-            target = args.out / svg_path(rel)
-            if not svg_is_current(_read(target), rel, text):
-                try:
-                    target.write_text(render_svg(rel, text), encoding="utf-8")
-                except RendererMissing:
-                    print("codegen: error: rendering diagrams needs Graphviz's `dot` program; "
-                          "install it with `apt-get install graphviz` (the README's setup does).",
-                          file=sys.stderr)
-                    return 3
-                print(f"wrote {svg_path(rel)}")
     for rel in stale:
         if rel.endswith("(not produced by the spec; remove it)"):
             print(f"codegen: note: {rel}", file=sys.stderr)

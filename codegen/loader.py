@@ -92,7 +92,10 @@ def load_yaml(path: Path, display: str) -> Map:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise SpecError(display, line, f"YAML syntax error: {exc.problem or exc.context}") from None
+        message = f"YAML syntax error: {exc.problem or exc.context}"
+        if exc.context and exc.context_mark is not None and exc.problem:
+            message += f" ({exc.context}, opened at line {exc.context_mark.line + 1})"
+        raise SpecError(display, line, message) from None
     finally:
         loader.dispose()
     if not isinstance(data, Map):
