@@ -1,0 +1,70 @@
+"""
+A built wheel installs and imports the same package as the editable
+install: `wsspec` with its generated tables inside, needing only h11.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMOKE = r"""
+import sys, wsspec
+assert "site-packages" in wsspec.__file__, wsspec.__file__
+for name in ("jinja2", "yaml", "transitions"):
+    assert name not in sys.modules, name
+from wsspec import WSConnection, ConnectionType
+from wsspec.events import Request, AcceptConnection, TextMessage
+from wsspec._generated.connection import TRANSITIONS
+client, server = WSConnection(ConnectionType.CLIENT), WSConnection(ConnectionType.SERVER)
+server.receive_data(client.send(Request(host="localhost", target="/")))
+assert isinstance(next(server.events()), Request)
+client.receive_data(server.send(AcceptConnection()))
+assert isinstance(next(client.events()), AcceptConnection)
+server.receive_data(client.send(TextMessage("héllo")))
+assert next(server.events()) == TextMessage("héllo")
+print("wheel ok", wsspec.__version__, len(TRANSITIONS))
+"""
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+                   check=True, capture_output=True)
+    (path,) = out.glob("wsspec-*.whl")
+    return path
+
+
+def test_wheel_contents(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for module in ("__init__", "connection", "events", "extensions", "frame_protocol", "handshake",
+                   "typing", "utilities"):
+        assert f"wsspec/{module}.py" in names
+    for module in ("__init__", "close_codes", "connection", "framing", "handshake", "opcodes"):
+        assert f"wsspec/_generated/{module}.py" in names
+    # Nothing of the generator, the spec or the tests ships in the library.
+    assert not any(n.startswith(("codegen/", "spec/", "tests/", "runtime/", "generated/")) for n in names)
+    metadata = next(n for n in names if n.endswith("METADATA"))
+    requires = [line for line in zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
+                if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    assert len(requires) == 1 and requires[0].replace(" ", "").startswith("Requires-Dist:h11")
+    assert ">=0.16" in requires[0] and "<1" in requires[0]
+
+
+def test_wheel_installs_and_imports(wheel: Path, tmp_path: Path) -> None:
+    env = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env)
+    python = env / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
+                   check=True, capture_output=True)
+    result = subprocess.run([str(python), "-c", SMOKE], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("wheel ok 0.1.0")
