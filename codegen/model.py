@@ -8,6 +8,7 @@ file and line of the offending entry and what was expected there.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -337,17 +338,23 @@ def _check_reachable(spec: Spec, docs: dict[str, Located]) -> None:
                 raise doc.error(line, f"input {record['name']} is used by no transition; expected at least one")
 
 
+def _display(path: Path) -> str:
+    """How errors name a spec file: relative to the working directory when inside it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
 def load_spec(root: Path) -> Spec:
     """Load and validate every spec file under ``root`` (the spec/ folder)."""
     docs: dict[str, Located] = {}
     sources: dict[str, str] = {}
     for name in SPEC_FILES:
         path = root / name
-        display = f"spec/{name}"
+        display = _display(path)
         if not path.exists():
             raise SpecError(display, 1, "file missing; expected one of the spec files " + ", ".join(SPEC_FILES))
         docs[name] = Located(display, load_yaml(path, display))
-        sources[name] = display
+        sources[name] = f"spec/{name}"  # what generated headers name: stable wherever spec/ lives
     spec = Spec(root=root, sources=sources)
     _load_opcodes(spec, docs["opcodes.yaml"])
     _load_close_codes(spec, docs["close_codes.yaml"])
