@@ -295,6 +295,16 @@ def _load_connection(spec: Spec, doc: Located) -> None:
             raise doc.error(record.line, f"{where}: duplicate state {record['state']}; expected each state once")
         spec.receive_bytes[record["state"]] = record["action"]
     spec.connection_transitions = _load_transitions(doc, names, spec.connection_inputs, None)
+    # The runtime looks a transition up for every frame it parses and for a
+    # lost transport in any post-handshake state: each must have a row.
+    defined = {(t.source, t.input) for t in spec.connection_transitions}
+    for index, (record, _) in enumerate(doc.records("receive_bytes", {"state": req(str), "action": req(str)})):
+        needed = [i.name for i in spec.connection_inputs
+                  if i.direction == "receive" and (record["action"] == "parse" or i.name == "connection_lost")]
+        for name in needed:
+            if (record["state"], name) not in defined:
+                raise doc.error(record.line, f"receive_bytes[{index}]: state {record['state']} "
+                                f"({record['action']}) has no transition on {name}; expected one in 'transitions'")
 
 
 def _load_handshake(spec: Spec, doc: Located) -> None:

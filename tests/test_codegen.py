@@ -379,6 +379,14 @@ BROKEN = {
         "- name: LIMBO",
         ["state LIMBO is reached by no transition", "expected a transition", "'to: LIMBO'"],
     ),
+    "parsed-state-missing-a-receive-row": (
+        "connection.yaml",
+        "  - {from: [OPEN, LOCAL_CLOSING], on: receive_pong, to: stay}\n",
+        "  - {from: OPEN, on: receive_pong, to: stay}\n",
+        "{state: LOCAL_CLOSING, action: parse}",
+        ["receive_bytes[1]: state LOCAL_CLOSING (parse) has no transition on receive_pong",
+         "expected one in 'transitions'"],
+    ),
     "unknown-key": (
         "opcodes.yaml",
         "    value: 0x9\n",
