@@ -14,9 +14,13 @@ from pathlib import Path
 
 from .loader import Located, Map, SpecError, load_yaml, opt, req
 
-SPEC_FILES = ("opcodes.yaml", "close_codes.yaml", "framing.yaml", "connection.yaml", "handshake.yaml")
+SPEC_FILES = ("opcodes.yaml", "close_codes.yaml", "framing.yaml", "connection.yaml", "handshake.yaml",
+              "permessage_deflate.yaml")
 STAY = "stay"  # `to: stay` in a transition: the state does not change
 RECEIVE_ACTIONS = ("parse", "ignore", "error")
+# permessage-deflate parameters: what they constrain and whether they carry a value.
+PMD_KINDS = ("no_context_takeover", "max_window_bits")
+PMD_VALUE_RULES = ("none", "optional", "required")
 DIRECTIONS = ("send", "receive")
 
 
@@ -86,6 +90,15 @@ class Spec:
     handshake_headers: list[Entry] = field(default_factory=list)
     handshake_inputs: list[Input] = field(default_factory=list)
     handshake_transitions: list[Transition] = field(default_factory=list)
+    pmd_name: Entry | None = None
+    pmd_window: Entry | None = None
+    pmd_tail: Entry | None = None
+    pmd_parameters: list[Entry] = field(default_factory=list)
+    pmd_header: Entry | None = None
+    pmd_initial: str = ""
+    pmd_states: list[Entry] = field(default_factory=list)
+    pmd_inputs: list[Input] = field(default_factory=list)
+    pmd_transitions: list[Transition] = field(default_factory=list)
 
     @property
     def state_names(self) -> list[str]:
@@ -328,6 +341,130 @@ def _load_handshake(spec: Spec, doc: Located) -> None:
     spec.handshake_transitions = _load_transitions(doc, spec.state_names, spec.handshake_inputs, sides)
 
 
+def _mapping(doc: Located, key: str, schema: dict) -> Map:
+    """A top-level mapping of the file, checked against ``schema``."""
+    record = doc.section(key, dict)
+    doc.check(record, schema, key, doc.data.key_lines[key])
+    return record
+
+
+def _is_token(text: str, symbols: str) -> bool:
+    return bool(text) and all(c.isascii() and (c.isalnum() or c in symbols) for c in text)
+
+
+def _load_permessage_deflate(spec: Spec, doc: Located) -> None:
+    # The header grammar first: names below must be tokens of it.
+    header = _mapping(doc, "extension_header", {
+        "token_symbols": req(str), "list_separator": req(str), "parameter_separator": req(str),
+        "value_separator": req(str), "quote": req(str), "escape": req(str), "whitespace": req(str), **DOC,
+    })
+    symbols = header["token_symbols"]
+    for char in symbols:
+        if not char.isascii() or char.isalnum() or not char.isprintable() or char.isspace():
+            raise doc.error(header.key_lines["token_symbols"], f"extension_header: token_symbols has {char!r}; "
+                            "expected visible ASCII punctuation (letters and digits are always token characters)")
+    delimiters = ("list_separator", "parameter_separator", "value_separator", "quote", "escape")
+    seen: dict[str, str] = {}
+    for key in delimiters:
+        value = header[key]
+        if len(value) != 1 or not value.isascii() or value.isalnum() or value in symbols or value.isspace():
+            raise doc.error(header.key_lines[key], f"extension_header: {key} is {value!r}; expected one ASCII "
+                            "character that is not a letter, digit, space or token symbol")
+        if value in seen:
+            raise doc.error(header.key_lines[key], f"extension_header: {key} is {value!r}, already {seen[value]}; "
+                            "expected a different character for each delimiter")
+        seen[value] = key
+    if not header["whitespace"] or any(c not in " \t" for c in header["whitespace"]):
+        raise doc.error(header.key_lines["whitespace"], f"extension_header: whitespace is {header['whitespace']!r}; "
+                        "expected space and/or tab (RFC 7230 OWS)")
+    spec.pmd_header = Entry("extension_header", None, one_line(header["doc"]), one_line(header["rfc"]),
+                            {k: header[k] for k in ("token_symbols", "whitespace", *delimiters)})
+
+    name = doc.section("name", str)
+    if not _is_token(name, symbols):
+        raise doc.error(doc.data.key_lines["name"], f"'name' is {name!r}; expected a token (RFC 7230 §3.2.6)")
+    spec.pmd_name = Entry("name", name, "", one_line(doc.section("name_rfc", str)))
+
+    window = _mapping(doc, "window_bits", {"min": req(int), "max": req(int), "default": req(int),
+                                           "zlib_min": req(int), **DOC})
+    low, high = window["min"], window["max"]
+    if not 1 <= low <= high:
+        raise doc.error(window.key_lines["max"], f"window_bits: min {low} and max {high}; expected 1 <= min <= max")
+    for key in ("default", "zlib_min"):
+        if not low <= window[key] <= high:
+            raise doc.error(window.key_lines[key], f"window_bits: {key} is {window[key]}; expected {low}..{high}")
+    spec.pmd_window = Entry("window_bits", (low, high), one_line(window["doc"]), one_line(window["rfc"]),
+                            {"default": window["default"], "zlib_min": window["zlib_min"]})
+
+    tail = _mapping(doc, "tail", {"bytes": req(list), **DOC})
+    values = tail["bytes"]
+    if not values or any(not isinstance(b, int) or isinstance(b, bool) or not 0 <= b <= 0xFF for b in values):
+        raise doc.error(tail.key_lines["bytes"], f"tail: bytes is {values!r}; expected a non-empty list of integers 0..255")
+    spec.pmd_tail = Entry("tail", bytes(values), one_line(tail["doc"]), one_line(tail["rfc"]))
+
+    sides = [t.name for t in spec.connection_types]
+    records = doc.records("parameters", {
+        "name": req(str), "sender": req(str), "kind": req(str), "offer": req(str), "response": req(str),
+        "response_needs_offer": req(bool), **DOC,
+    })
+    _unique(doc, records, "name", "parameter")
+    roles: dict[tuple[str, str], int] = {}
+    for index, (record, line) in enumerate(records):
+        where = f"parameters[{index}]"
+        if not _is_token(record["name"], symbols) or not record["name"].isidentifier():
+            raise doc.error(record.key_lines["name"], f"{where}: name {record['name']!r}; expected a token that is "
+                            "also a Python identifier")
+        _one_of(doc, record, "sender", sides, where)
+        _one_of(doc, record, "kind", PMD_KINDS, where)
+        _one_of(doc, record, "offer", PMD_VALUE_RULES, where)
+        _one_of(doc, record, "response", PMD_VALUE_RULES, where)
+        takes_value = record["kind"] == "max_window_bits"
+        for key in ("offer", "response"):
+            if (record[key] != "none") != takes_value and not (takes_value and record[key] == "optional"):
+                expected = "optional or required" if takes_value else "none"
+                raise doc.error(record.key_lines[key], f"{where}: {key} is {record[key]!r} for a {record['kind']} "
+                                f"parameter; expected {expected}")
+        if record["response"] == "optional":
+            raise doc.error(record.key_lines["response"], f"{where}: response is 'optional'; expected none or "
+                            "required (a response states the agreed value)")
+        role = (record["sender"], record["kind"])
+        if role in roles:
+            raise doc.error(line, f"{where}: a second {record['kind']} parameter for {record['sender']} (first at "
+                            f"line {roles[role]}); expected one per sender and kind")
+        roles[role] = line
+    missing = [f"{kind} for {side}" for side in sides for kind in PMD_KINDS if (side, kind) not in roles]
+    if missing:
+        raise doc.error(doc.data.key_lines["parameters"], f"parameters: none for {', '.join(missing)}; expected one "
+                        "parameter per sender and kind")
+    spec.pmd_parameters = _entries(records, value_key="name",
+                                   extra_keys=("sender", "kind", "offer", "response", "response_needs_offer"))
+
+    states = doc.records("states", {"name": req(str), **DOC})
+    _unique(doc, states, "name", "state")
+    for index, (record, _) in enumerate(states):
+        if not record["name"].isidentifier() or record["name"] != record["name"].upper():
+            raise doc.error(record.key_lines["name"], f"states[{index}]: name {record['name']!r}; expected an "
+                            "uppercase identifier")
+    spec.pmd_states = _entries(states, value_key="name")
+    names = [s.name for s in spec.pmd_states]
+    initial = doc.section("initial", str)
+    if initial not in names:
+        raise doc.error(doc.data.key_lines["initial"], f"'initial' names undeclared state {initial!r}; expected one "
+                        f"of {', '.join(names)}")
+    spec.pmd_initial = initial
+    spec.pmd_inputs = _load_inputs(doc, sided=True, sides=sides)
+    spec.pmd_transitions = _load_transitions(doc, names, spec.pmd_inputs, sides)
+    reached = {initial} | {t.target for t in spec.pmd_transitions}
+    for record, line in zip(doc.data["states"], doc.data["states"].item_lines):
+        if record["name"] not in reached:
+            raise doc.error(line, f"state {record['name']} is reached by no transition; expected a transition "
+                                  f"with 'to: {record['name']}'")
+    used = {t.input for t in spec.pmd_transitions}
+    for record, line in zip(doc.data["inputs"], doc.data["inputs"].item_lines):
+        if record["name"] not in used:
+            raise doc.error(line, f"input {record['name']} is used by no transition; expected at least one")
+
+
 def _check_reachable(spec: Spec, docs: dict[str, Located]) -> None:
     reached = {spec.initial_state}
     for t in spec.handshake_transitions + spec.connection_transitions:
@@ -371,5 +508,6 @@ def load_spec(root: Path) -> Spec:
     _load_framing(spec, docs["framing.yaml"])
     _load_connection(spec, docs["connection.yaml"])
     _load_handshake(spec, docs["handshake.yaml"])
+    _load_permessage_deflate(spec, docs["permessage_deflate.yaml"])
     _check_reachable(spec, docs)
     return spec

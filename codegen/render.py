@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import string
 from collections import defaultdict
 from pathlib import Path
 
 import jinja2
 
-from .model import Spec, Transition
+from .model import PMD_KINDS, PMD_VALUE_RULES, Spec, Transition
 
 TEMPLATES = Path(__file__).parent / "templates"
 SVG_STAMP = ("<!-- GENERATED FILE - DO NOT EDIT. Rendered by `python -m codegen` from {sources}. -->\n"
@@ -123,6 +124,31 @@ def render_sources(spec: Spec) -> dict[str, str]:
         })
     emit("diagrams/handshake.dot", "handshake.dot.j2", [src["handshake.yaml"], src["connection.yaml"]],
          sides=sides, initial=spec.initial_state)
+
+    # permessage-deflate: the module and the negotiation diagram.
+    pmd_sources = [src["permessage_deflate.yaml"], src["connection.yaml"]]
+    token_chars = "".join(sorted(set(string.ascii_letters + string.digits + spec.pmd_header.token_symbols)))
+    emit("generated/permessage_deflate.py", "permessage_deflate.py.j2", pmd_sources,
+         token_chars=token_chars, input_const={i.name: i.const for i in spec.pmd_inputs},
+         value_rules=PMD_VALUE_RULES, kinds=PMD_KINDS)
+    pmd_states = {s.name: s for s in spec.pmd_states}
+    pmd_sides = []
+    for ctype in spec.connection_types:
+        transitions = [t for t in spec.pmd_transitions if t.side == ctype.name]
+        names = [spec.pmd_initial]
+        for t in transitions:
+            for name in (t.source, t.target):
+                if name not in names:
+                    names.append(name)
+        leaving = {t.source for t in transitions if t.target != t.source}
+        pmd_sides.append({
+            "name": ctype.name,
+            "doc": ctype.doc,
+            "nodes": [{"name": n, "doc": pmd_states[n].doc, "terminal": n not in leaving} for n in names],
+            "edges": _edges(transitions, spec.pmd_inputs),
+        })
+    emit("diagrams/permessage_deflate.dot", "permessage_deflate.dot.j2", pmd_sources,
+         sides=pmd_sides, initial=spec.pmd_initial)
     return out
 
 
