@@ -21,23 +21,65 @@ The base class implements every hook as a no-op, so a subclass overrides
 only what it needs. Same names, signatures and defaults as
 ``wsproto.extensions``.
 
-:class:`PerMessageDeflate` (RFC 7692) is a placeholder: compression is not
-implemented yet, so it never offers, never accepts and is never enabled.
+:class:`PerMessageDeflate` implements permessage-deflate (RFC 7692): its
+negotiation (RFC 7692 §5, §7.1) and its frame hooks (§6, §7.2), with the
+compression itself in :mod:`wsspec.deflate`.
+
+:func:`split_extension_list` and :func:`parse_extension` read the
+``Sec-WebSocket-Extensions`` grammar (RFC 6455 §9.1 with RFC 7230's token,
+quoted-string and list rules); the handshake and :class:`PerMessageDeflate`
+use them instead of splitting on commas.
 """
 
 from __future__ import annotations
 
+import zlib
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+from ._generated.close_codes import CloseReason
+from ._generated.connection import ConnectionType
 from ._generated.framing import RsvBits
+from ._generated.opcodes import CONTROL_OPCODES, Opcode
+from ._generated.permessage_deflate import (
+    CLIENT_MAX_WINDOW_BITS,
+    CLIENT_NO_CONTEXT_TAKEOVER,
+    DEFAULT_WINDOW_BITS,
+    ESCAPE,
+    EXTENSION_NAME,
+    KIND_MAX_WINDOW_BITS,
+    LIST_SEPARATOR,
+    MAX_WINDOW_BITS,
+    MIN_WINDOW_BITS,
+    PARAMETER_SEPARATOR,
+    PARAMETERS,
+    QUOTE,
+    SERVER_MAX_WINDOW_BITS,
+    SERVER_NO_CONTEXT_TAKEOVER,
+    TOKEN_CHARS,
+    VALUE_NONE,
+    VALUE_REQUIRED,
+    VALUE_SEPARATOR,
+    WHITESPACE,
+    WINDOW_BITS_VALUES,
+)
+from .deflate import DeflateError, Deflater, Inflater
+from .frame_protocol import ParseFailed
+from .utilities import LocalProtocolError, RemoteProtocolError
 
 if TYPE_CHECKING:
-    from ._generated.close_codes import CloseReason
-    from ._generated.opcodes import Opcode
     from .frame_protocol import FrameDecoder, FrameProtocol
 
-__all__ = ["Extension", "PerMessageDeflate", "SUPPORTED_EXTENSIONS"]
+__all__ = [
+    "Extension",
+    "PerMessageDeflate",
+    "SUPPORTED_EXTENSIONS",
+    "ConfigurationError",
+    "NegotiationError",
+    "ExtensionSyntaxError",
+    "split_extension_list",
+    "parse_extension",
+]
 
 
 class Extension(ABC):
@@ -148,37 +190,305 @@ class Extension(ABC):
         return (rsv, data)
 
 
-# RFC 7692 §7.1.2: window sizes are 8..15 bits; zlib's raw deflate cannot
-# use 8, hence the lower bound of 9 (same bounds and default as wsproto).
-# TODO(RFC 7692 issue): take these from the generated spec once it covers
-# permessage-deflate.
-_MIN_WINDOW_BITS = 9
-_MAX_WINDOW_BITS = 15
+# ---------------------------------------------------------------------------
+# The Sec-WebSocket-Extensions grammar (RFC 6455 §9.1, RFC 7230 §3.2.6, §7)
+# ---------------------------------------------------------------------------
+
+
+class ExtensionSyntaxError(ValueError):
+    """A ``Sec-WebSocket-Extensions`` element that breaks the RFC 6455 §9.1 grammar."""
+
+
+#: Characters allowed unescaped inside a quoted string (RFC 7230 qdtext,
+#: ASCII only: the handshake decodes header values as ASCII).
+_QDTEXT = frozenset(chr(c) for c in range(0x20, 0x7F) if chr(c) not in (QUOTE, ESCAPE)) | {"\t"}
+#: Characters a quoted-pair may escape: HTAB, SP and VCHAR.
+_QUOTABLE = frozenset(chr(c) for c in range(0x20, 0x7F)) | {"\t"}
+
+
+def split_extension_list(value: str) -> list[str]:
+    """
+    Split a ``Sec-WebSocket-Extensions`` value into its elements.
+
+    :param value: the header value, ``str`` (decode the header bytes as ASCII).
+    :returns: the elements as ``str``, with surrounding whitespace removed
+        and empty elements skipped (RFC 7230 §7), e.g.
+        ``'a; p="x,y", b'`` -> ``['a; p="x,y"', 'b']``. Commas inside a
+        quoted string do not split. Nothing is validated here; see
+        :func:`parse_extension`.
+    """
+    elements = []
+    start = 0
+    quoted = False
+    escaped = False
+    for index, char in enumerate(value):
+        if quoted:
+            if escaped:
+                escaped = False
+            elif char == ESCAPE:
+                escaped = True
+            elif char == QUOTE:
+                quoted = False
+        elif char == QUOTE:
+            quoted = True
+        elif char == LIST_SEPARATOR:
+            element = value[start:index].strip(WHITESPACE)
+            if element:
+                elements.append(element)
+            start = index + 1
+    element = value[start:].strip(WHITESPACE)
+    if element:
+        elements.append(element)
+    return elements
+
+
+def _skip_whitespace(text: str, index: int) -> int:
+    length = len(text)
+    while index < length and text[index] in WHITESPACE:
+        index += 1
+    return index
+
+
+def _token(text: str, index: int, what: str) -> tuple[str, int]:
+    start = index
+    length = len(text)
+    while index < length and text[index] in TOKEN_CHARS:
+        index += 1
+    if index == start:
+        found = repr(text[index]) if index < length else "the end"
+        msg = f"expected {what} (a token) at offset {start} of {text!r}, found {found}"
+        raise ExtensionSyntaxError(msg)
+    return text[start:index], index
+
+
+def _quoted_string(text: str, index: int) -> tuple[str, int]:
+    """Unquote the quoted-string starting at ``text[index]`` (a QUOTE)."""
+    chars = []
+    index += 1
+    length = len(text)
+    while index < length:
+        char = text[index]
+        if char == QUOTE:
+            return "".join(chars), index + 1
+        if char == ESCAPE:
+            index += 1
+            if index == length:
+                break
+            char = text[index]
+            if char not in _QUOTABLE:
+                msg = f"invalid escaped character {char!r} in {text!r}"
+                raise ExtensionSyntaxError(msg)
+        elif char not in _QDTEXT:
+            msg = f"invalid character {char!r} in a quoted string in {text!r}"
+            raise ExtensionSyntaxError(msg)
+        chars.append(char)
+        index += 1
+    msg = f"unterminated quoted string in {text!r}"
+    raise ExtensionSyntaxError(msg)
+
+
+def parse_extension(element: str) -> tuple[str, list[tuple[str, str | None]]]:
+    """
+    Parse one ``Sec-WebSocket-Extensions`` element (RFC 6455 §9.1)::
+
+        extension       = token *( OWS ";" OWS extension-param )
+        extension-param = token [ BWS "=" BWS ( token / quoted-string ) ]
+
+    :param element: one element, ``str``, as :func:`split_extension_list`
+        returns it, e.g. ``'permessage-deflate; client_max_window_bits="10"'``.
+    :returns: ``(name, params)``: the extension token and its parameters in
+        order as ``(name, value)`` pairs, ``value`` being ``None`` for a bare
+        parameter and the unquoted ``str`` otherwise, e.g.
+        ``("permessage-deflate", [("client_max_window_bits", "10")])``.
+        Repeated parameters are all returned; judging them is the
+        extension's business.
+    :raises ExtensionSyntaxError: (a ``ValueError``) the element breaks the
+        grammar, including a quoted value that does not unquote to a token
+        (RFC 6455 §9.1).
+    """
+    length = len(element)
+    index = _skip_whitespace(element, 0)
+    name, index = _token(element, index, "an extension name")
+    params: list[tuple[str, str | None]] = []
+    index = _skip_whitespace(element, index)
+    while index < length:
+        if element[index] != PARAMETER_SEPARATOR:
+            msg = f"expected {PARAMETER_SEPARATOR!r} at offset {index} of {element!r}, found {element[index]!r}"
+            raise ExtensionSyntaxError(msg)
+        index = _skip_whitespace(element, index + 1)
+        param, index = _token(element, index, "a parameter name")
+        index = _skip_whitespace(element, index)
+        value: str | None = None
+        if index < length and element[index] == VALUE_SEPARATOR:
+            index = _skip_whitespace(element, index + 1)
+            if index < length and element[index] == QUOTE:
+                value, index = _quoted_string(element, index)
+                if not value or not all(char in TOKEN_CHARS for char in value):
+                    msg = f"the quoted value {value!r} of {param!r} is not a token (RFC 6455 §9.1)"
+                    raise ExtensionSyntaxError(msg)
+            else:
+                value, index = _token(element, index, f"a value for {param!r}")
+            index = _skip_whitespace(element, index)
+        params.append((param, value))
+    return name, params
+
+
+# ---------------------------------------------------------------------------
+# permessage-deflate (RFC 7692)
+# ---------------------------------------------------------------------------
+
+
+class ConfigurationError(LocalProtocolError, ValueError):
+    """
+    A :class:`PerMessageDeflate` setting out of range (caller misuse). It is
+    also a ``ValueError``, which is what wsproto raises in the same cases.
+    """
+
+
+class NegotiationError(RemoteProtocolError, ValueError):
+    """
+    The server's permessage-deflate response breaks RFC 7692 §7: raised by
+    :meth:`PerMessageDeflate.finalize`. It is also a ``ValueError``, so the
+    handshake reports it like any extension's refusal: as a
+    ``RemoteProtocolError`` ("bad parameters for extension ...") that fails
+    the opening handshake.
+    """
+
+
+class _BadParameters(ValueError):
+    """An offer or response whose parameters break RFC 7692 §7 (internal)."""
+
+
+class _Settings(NamedTuple):
+    """permessage-deflate parameters: configured, offered, or agreed."""
+
+    client_no_context_takeover: bool
+    server_no_context_takeover: bool
+    #: Window bits (8..15); ``None``: not configured.
+    client_max_window_bits: int | None
+    server_max_window_bits: int | None
+
+
+_RSV1 = RsvBits(True, False, False)
+_NO_RSV = RsvBits(False, False, False)
+_CONTROL = frozenset(CONTROL_OPCODES)
+_PARAMS_JOIN = PARAMETER_SEPARATOR + " "
+
+
+def _format_params(params: list[tuple[str, int | None]]) -> str:
+    return _PARAMS_JOIN.join(name if value is None else f"{name}{VALUE_SEPARATOR}{value}" for name, value in params)
+
+
+def _read_params(params: list[tuple[str, str | None]], *, response: bool) -> dict[str, int | None]:
+    """
+    Check permessage-deflate parameters against their grammar (RFC 7692 §7).
+
+    :returns: parameter name -> window bits (``int``) or ``None`` (bare).
+    :raises _BadParameters: an unknown or repeated parameter, a value where
+        none is allowed or none where one is required, a value that is not
+        8..15 written without leading zeros.
+    """
+    result: dict[str, int | None] = {}
+    where = "response" if response else "offer"
+    for name, raw in params:
+        parameter = PARAMETERS.get(name)
+        if parameter is None:
+            msg = f"unknown parameter {name!r} in the {where}"
+            raise _BadParameters(msg)
+        if name in result:
+            msg = f"parameter {name!r} appears twice in the {where}"
+            raise _BadParameters(msg)
+        rule = parameter.response if response else parameter.offer
+        if raw is None:
+            if rule == VALUE_REQUIRED:
+                msg = f"parameter {name!r} needs a value in the {where}"
+                raise _BadParameters(msg)
+            result[name] = None
+        elif rule == VALUE_NONE:
+            msg = f"parameter {name!r} takes no value, got {raw!r}"
+            raise _BadParameters(msg)
+        else:
+            bits = WINDOW_BITS_VALUES.get(raw)
+            if bits is None:
+                msg = (f"parameter {name!r} has value {raw!r}; expected {MIN_WINDOW_BITS}..{MAX_WINDOW_BITS} "
+                       "without leading zeros")
+                raise _BadParameters(msg)
+            result[name] = bits
+    return result
+
+
+def _check_window_bits(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_WINDOW_BITS <= value <= MAX_WINDOW_BITS:
+        msg = f"Window size must be between {MIN_WINDOW_BITS} and {MAX_WINDOW_BITS} inclusive, got {value!r}"
+        raise ConfigurationError(msg)
+    return value
 
 
 class PerMessageDeflate(Extension):
     """
-    permessage-deflate (RFC 7692), NOT IMPLEMENTED YET.
+    permessage-deflate, RFC 7692: every data message compressed with DEFLATE.
 
-    Compression is not implemented yet. Until it is, this extension declines
-    honestly instead of negotiating something it cannot do:
+    The parameters configure what this endpoint offers (as a client) or
+    insists on (as a server); each is optional:
 
-    - as a client, :meth:`offer` returns ``False``, so no
-      ``Sec-WebSocket-Extensions`` offer is sent and no server can accept it;
-    - as a server, :meth:`accept` returns ``None`` for every offer, so no
-      ``Sec-WebSocket-Extensions`` header is answered;
-    - :meth:`enabled` is always ``False`` and :meth:`finalize` does not
-      enable it, so its frame hooks (the inherited no-ops) never run.
+    :param client_no_context_takeover: ``bool``. The client starts each
+        message it sends with an empty LZ77 window (RFC 7692 §7.1.1.2):
+        worse compression, but no window kept between messages.
+    :param client_max_window_bits: ``int`` 8..15 or ``None``. The client's
+        LZ77 window is at most ``2**bits`` bytes (§7.1.2.2). As a client: a
+        promise in the offer. As a server: announced to the client, but only
+        if the client's offer names ``client_max_window_bits`` (bare or with
+        a value); RFC 7692 §7.1.2.2 forbids it otherwise, and the client
+        then keeps its default window of 32 KiB, which this server inflates.
+    :param server_no_context_takeover: ``bool``. The server starts each
+        message it sends with an empty window (§7.1.1.1).
+    :param server_max_window_bits: ``int`` 8..15 or ``None``. The server's
+        window is at most ``2**bits`` bytes (§7.1.2.1): requested by a
+        client, imposed on itself by a server.
+    :raises ConfigurationError: (a ``LocalProtocolError`` and a
+        ``ValueError``) a window size outside 8..15. wsproto 1.3.2 accepts
+        only 9..15; 8 works here (see :mod:`wsspec.deflate`).
 
-    The constructor takes wsproto's parameters and validates them the same
-    way (window bits must be 9..15 inclusive, else ``ValueError``), so code
-    written for wsproto constructs it unchanged.
+    Negotiation (RFC 7692 §5, §7):
+
+    - :meth:`offer` (client) lists the configuration, always with
+      ``client_max_window_bits`` so that a server may limit the client.
+    - :meth:`accept` (server) answers one offer; an offer with an unknown,
+      repeated or malformed parameter or a value out of range is declined
+      (``None``) and leaves no trace, so the handshake moves on to the next
+      offer.
+    - :meth:`finalize` (client) checks the server's response and raises
+      :class:`NegotiationError` if RFC 7692 §7 says the client must fail.
+
+    After :meth:`accept` or :meth:`finalize` succeeds, :meth:`enabled` is
+    true, the four parameter attributes read the *agreed* values, and the
+    frame hooks compress every data message sent (RSV1 on its first frame
+    only, control frames never) and inflate every received message whose
+    first frame has RSV1 (RFC 7692 §6). zlib objects are created on first
+    use and, with no context takeover, dropped after every message.
+
+    Inbound errors fail the connection (the Connection emits a
+    ``CloseConnection`` with the code; :class:`~wsspec.frame_protocol.ParseFailed`
+    at the frame layer):
+
+    - 1002 PROTOCOL_ERROR: RSV1 on a control frame or on a frame that is not
+      the first of its message (RFC 7692 §6).
+    - 1007 INVALID_FRAME_PAYLOAD_DATA: compressed data that does not inflate.
+    - 1009 MESSAGE_TOO_BIG: a compressed message inflating past
+      :attr:`max_message_size`.
+
+    One instance serves one connection.
     """
 
-    name = "permessage-deflate"
+    name = EXTENSION_NAME
 
-    DEFAULT_CLIENT_MAX_WINDOW_BITS = _MAX_WINDOW_BITS
-    DEFAULT_SERVER_MAX_WINDOW_BITS = _MAX_WINDOW_BITS
+    DEFAULT_CLIENT_MAX_WINDOW_BITS = DEFAULT_WINDOW_BITS
+    DEFAULT_SERVER_MAX_WINDOW_BITS = DEFAULT_WINDOW_BITS
+
+    #: zlib compression level for outgoing messages, 0..9 or -1 (zlib's default).
+    compression_level: int = zlib.Z_DEFAULT_COMPRESSION
+    #: zlib memLevel for outgoing messages, 1..9 (memory of the match finder).
+    memory_level: int = zlib.DEF_MEM_LEVEL
 
     def __init__(
         self,
@@ -187,70 +497,401 @@ class PerMessageDeflate(Extension):
         server_no_context_takeover: bool = False,
         server_max_window_bits: int | None = None,
     ) -> None:
-        self.client_no_context_takeover = client_no_context_takeover
-        self.server_no_context_takeover = server_no_context_takeover
-        self._client_max_window_bits = self.DEFAULT_CLIENT_MAX_WINDOW_BITS
-        self._server_max_window_bits = self.DEFAULT_SERVER_MAX_WINDOW_BITS
-        if client_max_window_bits is not None:
-            self.client_max_window_bits = client_max_window_bits
-        if server_max_window_bits is not None:
-            self.server_max_window_bits = server_max_window_bits
+        self._config = _Settings(
+            bool(client_no_context_takeover),
+            bool(server_no_context_takeover),
+            None if client_max_window_bits is None else _check_window_bits(client_max_window_bits),
+            None if server_max_window_bits is None else _check_window_bits(server_max_window_bits),
+        )
+        self._max_message_size: int | None = None
+        # Set once negotiated.
+        self._agreed: _Settings | None = None
+        self._deflater: Deflater | None = None
+        self._inflater: Inflater | None = None
+        # Inbound state: the current frame is a data frame / of a compressed
+        # message; a data message is unfinished; its compression; inflated size.
+        self._frame_is_data = False
+        self._frame_compressed = False
+        self._message_open = False
+        self._message_compressed = False
+        self._inbound_size = 0
 
-    @staticmethod
-    def _check_window_bits(value: int) -> int:
-        if not _MIN_WINDOW_BITS <= value <= _MAX_WINDOW_BITS:
-            msg = (
-                f"Window size must be between {_MIN_WINDOW_BITS} and "
-                f"{_MAX_WINDOW_BITS} inclusive"
-            )
-            raise ValueError(msg)
-        return value
+    # -- parameters ------------------------------------------------------------
+
+    def _current(self) -> _Settings:
+        """The agreed settings once negotiated, the configured ones before."""
+        agreed = self._agreed
+        return self._config if agreed is None else agreed
+
+    def _configure(self, **changes: bool | int | None) -> None:
+        self._config = self._config._replace(**changes)
+
+    @property
+    def client_no_context_takeover(self) -> bool:
+        """``bool``: the client resets its LZ77 window per message (configured, or agreed once enabled)."""
+        return bool(self._current().client_no_context_takeover)
+
+    @client_no_context_takeover.setter
+    def client_no_context_takeover(self, value: bool) -> None:
+        self._configure(client_no_context_takeover=bool(value))
+
+    @property
+    def server_no_context_takeover(self) -> bool:
+        """``bool``: the server resets its LZ77 window per message (configured, or agreed once enabled)."""
+        return bool(self._current().server_no_context_takeover)
+
+    @server_no_context_takeover.setter
+    def server_no_context_takeover(self, value: bool) -> None:
+        self._configure(server_no_context_takeover=bool(value))
 
     @property
     def client_max_window_bits(self) -> int:
-        """The client's LZ77 window size, in bits (9..15)."""
-        return self._client_max_window_bits
+        """
+        The client's LZ77 window in bits, 8..15 (configured or the default
+        15; the agreed value once enabled). Setting a value outside 8..15
+        raises :class:`ConfigurationError`.
+        """
+        bits = self._current().client_max_window_bits
+        return self.DEFAULT_CLIENT_MAX_WINDOW_BITS if bits is None else bits  # type: ignore[return-value]
 
     @client_max_window_bits.setter
     def client_max_window_bits(self, value: int) -> None:
-        self._client_max_window_bits = self._check_window_bits(value)
+        self._configure(client_max_window_bits=_check_window_bits(value))
 
     @property
     def server_max_window_bits(self) -> int:
-        """The server's LZ77 window size, in bits (9..15)."""
-        return self._server_max_window_bits
+        """
+        The server's LZ77 window in bits, 8..15 (configured or the default
+        15; the agreed value once enabled). Setting a value outside 8..15
+        raises :class:`ConfigurationError`.
+        """
+        bits = self._current().server_max_window_bits
+        return self.DEFAULT_SERVER_MAX_WINDOW_BITS if bits is None else bits  # type: ignore[return-value]
 
     @server_max_window_bits.setter
     def server_max_window_bits(self, value: int) -> None:
-        self._server_max_window_bits = self._check_window_bits(value)
+        self._configure(server_max_window_bits=_check_window_bits(value))
+
+    @property
+    def max_message_size(self) -> int | None:
+        """
+        The largest inflated size, in bytes, of one compressed message from
+        the peer; ``None`` (the default) for no limit.
+
+        Inflation stops as soon as a message would exceed it, after
+        producing at most ``max_message_size + 1`` bytes of output, and the
+        connection fails with 1009 (MESSAGE_TOO_BIG): a decompression bomb
+        never gets to allocate its full size. Uncompressed messages are not
+        counted here. May be changed at any time.
+
+        :raises ConfigurationError: a negative size or a non-int.
+        """
+        return self._max_message_size
+
+    @max_message_size.setter
+    def max_message_size(self, value: int | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            msg = f"max_message_size must be None or an int >= 0 (bytes), got {value!r}"
+            raise ConfigurationError(msg)
+        self._max_message_size = value
+
+    # -- negotiation -----------------------------------------------------------
 
     def enabled(self) -> bool:
-        """Always ``False``: compression is not implemented yet."""
-        return False
+        """``True`` once :meth:`accept` or :meth:`finalize` agreed on compression."""
+        return self._agreed is not None
 
-    def offer(self) -> bool | str:
-        """``False``: offer nothing, compression is not implemented yet."""
-        return False
+    def _offered(self) -> dict[str, int | None]:
+        """The parameters :meth:`offer` sends, name -> window bits or ``None``."""
+        config = self._config
+        params: dict[str, int | None] = {}
+        if config.server_no_context_takeover:
+            params[SERVER_NO_CONTEXT_TAKEOVER] = None
+        if config.client_no_context_takeover:
+            params[CLIENT_NO_CONTEXT_TAKEOVER] = None
+        if config.server_max_window_bits is not None:
+            params[SERVER_MAX_WINDOW_BITS] = config.server_max_window_bits
+        # Always named: it lets the server limit the client (RFC 7692 §7.1.2.2).
+        params[CLIENT_MAX_WINDOW_BITS] = config.client_max_window_bits
+        return params
 
-    def accept(self, offer: str) -> bool | str | None:
-        """``None``: decline every offer, compression is not implemented yet."""
-        return None
+    def offer(self) -> str:
+        """
+        Client side: the parameters of our offer (RFC 7692 §5, §7.1), a
+        ``str`` such as ``"client_max_window_bits"`` (the default) or
+        ``"client_no_context_takeover; server_max_window_bits=10;
+        client_max_window_bits=12"``. The handshake prefixes the name.
+        Calling it changes nothing.
+        """
+        return _format_params(list(self._offered().items()))
+
+    def accept(self, offer: str) -> str | None:
+        """
+        Server side: answer one client offer (RFC 7692 §5, §7).
+
+        :param offer: the whole offer, ``str``, name included, e.g.
+            ``"permessage-deflate; client_max_window_bits"``.
+        :returns: the response parameters (``str``, possibly ``""`` for the
+            bare name), after which the extension is enabled; or ``None``
+            to decline an offer that is malformed, names another extension,
+            or has an unknown, repeated or invalid parameter (RFC 7692 §7).
+            A declined offer changes nothing.
+
+        The response: ``server_no_context_takeover`` if offered or
+        configured; ``client_no_context_takeover`` if offered or configured;
+        ``server_max_window_bits`` with the smaller of the offered and
+        configured values if either exists (§7.1.2.1 allows it unasked);
+        ``client_max_window_bits`` only if the offer named it (§7.1.2.2),
+        with the smaller of the offered and configured values, and left out
+        when neither has a value.
+        """
+        try:
+            name, raw = parse_extension(offer)
+            if name != self.name:
+                return None
+            offered = _read_params(raw, response=False)
+        except ValueError:
+            return None
+        config = self._config
+
+        server_nct = SERVER_NO_CONTEXT_TAKEOVER in offered or config.server_no_context_takeover
+        client_nct = CLIENT_NO_CONTEXT_TAKEOVER in offered or config.client_no_context_takeover
+        limits = [b for b in (offered.get(SERVER_MAX_WINDOW_BITS), config.server_max_window_bits) if b is not None]
+        server_bits = min(limits) if limits else None
+        client_bits = None
+        if CLIENT_MAX_WINDOW_BITS in offered:
+            limits = [b for b in (offered[CLIENT_MAX_WINDOW_BITS], config.client_max_window_bits) if b is not None]
+            client_bits = min(limits) if limits else None
+
+        response: list[tuple[str, int | None]] = []
+        if server_nct:
+            response.append((SERVER_NO_CONTEXT_TAKEOVER, None))
+        if client_nct:
+            response.append((CLIENT_NO_CONTEXT_TAKEOVER, None))
+        if server_bits is not None:
+            response.append((SERVER_MAX_WINDOW_BITS, server_bits))
+        if client_bits is not None:
+            response.append((CLIENT_MAX_WINDOW_BITS, client_bits))
+        self._enable(ConnectionType.SERVER, _Settings(
+            client_nct,
+            server_nct,
+            DEFAULT_WINDOW_BITS if client_bits is None else client_bits,
+            DEFAULT_WINDOW_BITS if server_bits is None else server_bits,
+        ))
+        return _format_params(response)
 
     def finalize(self, offer: str) -> None:
         """
-        Does nothing and stays disabled: we never offer, so a server that
-        answers with permessage-deflate anyway is refused by the handshake
-        before this could matter.
+        Client side: apply the server's response (RFC 7692 §7).
+
+        :param offer: the server's response element, ``str``, name included,
+            e.g. ``"permessage-deflate; client_max_window_bits=10"``.
+        :raises NegotiationError: (a ``RemoteProtocolError`` and a
+            ``ValueError``) the response is malformed; has an unknown,
+            repeated or invalid parameter (a window size outside 8..15, a
+            value on a no_context_takeover parameter, a bare window size);
+            names ``client_max_window_bits`` although our offer did not, or
+            with a larger value than ours; omits ``server_no_context_takeover``
+            or ``server_max_window_bits`` although we asked for them, or
+            raises the latter. The client must then fail the connection
+            (RFC 7692 §7); the handshake does.
         """
-        return None
+        try:
+            name, raw = parse_extension(offer)
+            if name != self.name:
+                msg = f"the response names {name!r}, not {self.name!r}"
+                raise _BadParameters(msg)
+            answered = _read_params(raw, response=True)
+        except ValueError as exc:
+            raise NegotiationError(f"invalid {self.name} response {offer!r}: {exc}") from None
+        offered = self._offered()
+        config = self._config
+        for param, bits in answered.items():
+            if PARAMETERS[param].response_needs_offer and param not in offered:
+                msg = f"the response names {param}, which the offer did not (RFC 7692 §7.1.2.2)"
+                raise NegotiationError(msg)
+            if PARAMETERS[param].kind == KIND_MAX_WINDOW_BITS:
+                mine = offered.get(param)
+                if mine is not None and bits is not None and bits > mine:
+                    msg = f"the response raises {param} to {bits}, above the offered {mine} (RFC 7692 §7.1.2)"
+                    raise NegotiationError(msg)
+        if config.server_no_context_takeover and SERVER_NO_CONTEXT_TAKEOVER not in answered:
+            msg = f"the response drops {SERVER_NO_CONTEXT_TAKEOVER}, which the offer asked for (RFC 7692 §7.1.1.1)"
+            raise NegotiationError(msg)
+        if config.server_max_window_bits is not None and SERVER_MAX_WINDOW_BITS not in answered:
+            msg = f"the response drops {SERVER_MAX_WINDOW_BITS}, which the offer asked for (RFC 7692 §7.1.2.1)"
+            raise NegotiationError(msg)
+
+        client_bits = answered.get(CLIENT_MAX_WINDOW_BITS, config.client_max_window_bits)
+        server_bits = answered.get(SERVER_MAX_WINDOW_BITS)
+        self._enable(ConnectionType.CLIENT, _Settings(
+            config.client_no_context_takeover or CLIENT_NO_CONTEXT_TAKEOVER in answered,
+            SERVER_NO_CONTEXT_TAKEOVER in answered,
+            DEFAULT_WINDOW_BITS if client_bits is None else client_bits,
+            DEFAULT_WINDOW_BITS if server_bits is None else server_bits,
+        ))
+
+    def _enable(self, side: ConnectionType, agreed: _Settings) -> None:
+        """Commit an agreement: this endpoint compresses as ``side`` and inflates the other."""
+        self._agreed = agreed
+        client = side is ConnectionType.CLIENT
+        own_bits, peer_bits = ((agreed.client_max_window_bits, agreed.server_max_window_bits) if client
+                               else (agreed.server_max_window_bits, agreed.client_max_window_bits))
+        own_nct, peer_nct = ((agreed.client_no_context_takeover, agreed.server_no_context_takeover) if client
+                             else (agreed.server_no_context_takeover, agreed.client_no_context_takeover))
+        # Small wrappers; their zlib objects are created on first use.
+        self._deflater = Deflater(own_bits, own_nct, self.compression_level, self.memory_level)  # type: ignore[arg-type]
+        self._inflater = Inflater(peer_bits, peer_nct)  # type: ignore[arg-type]
+        self._frame_is_data = self._frame_compressed = False
+        self._message_open = self._message_compressed = False
+        self._inbound_size = 0
+
+    # -- frames ----------------------------------------------------------------
+
+    def frame_inbound_header(
+        self,
+        proto: FrameDecoder | FrameProtocol,
+        opcode: Opcode,
+        rsv: RsvBits,
+        payload_length: int,
+    ) -> CloseReason | RsvBits:
+        """
+        A frame header arrived (``payload_length`` in bytes, still compressed).
+
+        Claims RSV1 on data frames: set on the first frame of a message, it
+        marks the message compressed (RFC 7692 §6). A control frame leaves
+        the state of an unfinished compressed message alone.
+
+        :returns: the claimed :class:`RsvBits`.
+        :raises ParseFailed: code 1002 for RSV1 on a control frame or on a
+            CONTINUATION frame (RFC 7692 §6).
+        """
+        if opcode in _CONTROL:
+            if rsv.rsv1:
+                msg = f"RSV1 set on a {opcode.name} frame; control frames are never compressed (RFC 7692 §6)"
+                raise ParseFailed(msg, CloseReason.PROTOCOL_ERROR)
+            self._frame_is_data = self._frame_compressed = False
+            return _NO_RSV
+        self._frame_is_data = True
+        if opcode is Opcode.CONTINUATION:
+            if rsv.rsv1:
+                msg = "RSV1 set on a CONTINUATION frame; only a message's first frame carries it (RFC 7692 §6)"
+                raise ParseFailed(msg, CloseReason.PROTOCOL_ERROR)
+            # Outside a message the frame layer fails it (1002); do not inflate.
+            self._frame_compressed = self._message_open and self._message_compressed
+        elif self._message_open:
+            # A new message inside an unfinished one: the frame layer fails it (1002).
+            self._frame_compressed = False
+        else:
+            self._frame_compressed = self._message_compressed = rsv.rsv1
+            self._inbound_size = 0
+        return _RSV1
+
+    def _inflated(self, out: bytes) -> bytes:
+        self._inbound_size += len(out)
+        return out
+
+    def _too_big(self) -> ParseFailed:
+        msg = f"compressed message inflates past max_message_size ({self._max_message_size} bytes)"
+        return ParseFailed(msg, CloseReason.MESSAGE_TOO_BIG)
+
+    def frame_inbound_payload_data(
+        self, proto: FrameDecoder | FrameProtocol, data: bytes,
+    ) -> bytes | CloseReason:
+        """
+        A piece of a frame's (unmasked) payload, ``bytes``: inflated if its
+        message is compressed (RFC 7692 §6.2, §7.2.2).
+
+        :returns: the inflated bytes for a compressed message (possibly
+            ``b""``: zlib may hold output back until more input arrives);
+            ``data`` itself otherwise.
+        :raises ParseFailed: 1007 if the data does not inflate; 1009 if the
+            message would exceed :attr:`max_message_size`, raised before the
+            output passes ``max_message_size + 1`` bytes.
+        """
+        if not self._frame_compressed:
+            return data
+        inflater = self._inflater
+        limit = self._max_message_size
+        try:
+            if limit is None:
+                return self._inflated(inflater.inflate(data))  # type: ignore[union-attr]
+            room = limit - self._inbound_size
+            out = inflater.inflate(data, room + 1)  # type: ignore[union-attr]
+        except DeflateError as exc:
+            raise ParseFailed(f"{self.name}: {exc}", CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
+        if len(out) > room:
+            raise self._too_big()
+        return self._inflated(out)
+
+    def frame_inbound_complete(
+        self, proto: FrameDecoder | FrameProtocol, fin: bool,
+    ) -> bytes | CloseReason | None:
+        """
+        The current frame ended (``fin``: its FIN bit).
+
+        At the end of a compressed message, appends the tail and returns the
+        remaining inflated bytes (RFC 7692 §7.2.2); with the peer's no context
+        takeover the inflater's window is dropped.
+
+        :returns: ``bytes`` to append to the frame's payload, or ``None``.
+        :raises ParseFailed: 1007 / 1009 as :meth:`frame_inbound_payload_data`.
+        """
+        if not self._frame_is_data:
+            return None
+        if not fin:
+            self._message_open = True
+            return None
+        self._message_open = False
+        if not self._frame_compressed:
+            return None
+        self._message_compressed = self._frame_compressed = False
+        inflater = self._inflater
+        limit = self._max_message_size
+        try:
+            if limit is None:
+                out = inflater.finish()  # type: ignore[union-attr]
+            else:
+                room = limit - self._inbound_size
+                out = inflater.finish(room + 1)  # type: ignore[union-attr]
+                if len(out) > room:
+                    raise self._too_big()
+        except DeflateError as exc:
+            raise ParseFailed(f"{self.name}: {exc}", CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
+        self._inbound_size = 0
+        return out or None
+
+    def frame_outbound(
+        self,
+        proto: FrameDecoder | FrameProtocol,
+        opcode: Opcode,
+        rsv: RsvBits,
+        data: bytes,
+        fin: bool,
+    ) -> tuple[RsvBits, bytes]:
+        """
+        Compress an outgoing data frame (RFC 7692 §7.2.1).
+
+        Every data message is compressed: its first frame (TEXT or BINARY)
+        gets RSV1, CONTINUATION frames do not, and each frame's payload is
+        the compressed fragment (the last one without the 4-byte tail).
+        Control frames pass unchanged.
+
+        :returns: ``(rsv, payload)`` to write.
+        """
+        if opcode in _CONTROL:
+            return (rsv, data)
+        if opcode is not Opcode.CONTINUATION:
+            rsv = RsvBits(True, rsv[1], rsv[2])
+        return (rsv, self._deflater.compress(data, fin))  # type: ignore[union-attr]
 
     def __repr__(self) -> str:
         descr = [f"client_max_window_bits={self.client_max_window_bits}"]
         if self.client_no_context_takeover:
-            descr.append("client_no_context_takeover")
+            descr.append(CLIENT_NO_CONTEXT_TAKEOVER)
         descr.append(f"server_max_window_bits={self.server_max_window_bits}")
         if self.server_no_context_takeover:
-            descr.append("server_no_context_takeover")
+            descr.append(SERVER_NO_CONTEXT_TAKEOVER)
         return "<{} {}>".format(self.__class__.__name__, "; ".join(descr))
 
 

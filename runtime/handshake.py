@@ -59,7 +59,7 @@ from ._generated.handshake import UPGRADE as UPGRADE_HEADER
 from ._generated.connection import INITIAL_STATE
 from .connection import Connection, ConnectionState, ConnectionType
 from .events import AcceptConnection, Event, RejectConnection, RejectData, Request
-from .extensions import Extension
+from .extensions import Extension, ExtensionSyntaxError, parse_extension, split_extension_list
 from .utilities import (
     LocalProtocolError,
     RemoteProtocolError,
@@ -70,7 +70,7 @@ from .utilities import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterable, Sequence
+    from collections.abc import Generator, Iterable, Iterator, Sequence
 
     from .typing import Headers
 
@@ -480,7 +480,8 @@ class H11Handshake:
                 if name == CONNECTION:
                     connection_tokens = split_comma_header(value)
                 elif name == SEC_WEBSOCKET_EXTENSIONS:
-                    accepts = split_comma_header(value)
+                    # Every header counts (RFC 9110 §5.3), split by the real grammar.
+                    accepts.extend(split_extension_list(value.decode("ascii")))
                 elif name == SEC_WEBSOCKET_ACCEPT:
                     accept = value
                 elif name == SEC_WEBSOCKET_PROTOCOL:
@@ -558,7 +559,8 @@ def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes]:
                 host = value.decode("idna")
                 continue
             elif name == SEC_WEBSOCKET_EXTENSIONS:
-                extensions.extend(split_comma_header(value))
+                # RFC 6455 §9.1 grammar: commas inside quoted values do not split.
+                extensions.extend(split_extension_list(value.decode("ascii")))
                 continue
             elif name == SEC_WEBSOCKET_KEY:
                 key = value
@@ -612,6 +614,23 @@ def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes]:
     return request, key
 
 
+def _offers(requested: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """``(name, offer)`` for each well-formed offer, in the client's order.
+
+    Each item of ``requested`` may itself hold several comma-separated
+    offers (a raw header value); they are split by the RFC 6455 §9.1
+    grammar. An offer that breaks the grammar is skipped: it cannot be
+    accepted (RFC 7692 §7 declines malformed offers).
+    """
+    for item in requested:
+        for offer in split_extension_list(item):
+            try:
+                name, _ = parse_extension(offer)
+            except ExtensionSyntaxError:
+                continue
+            yield name, offer
+
+
 def _negotiate_server(
     requested: Iterable[str], supported: Sequence[Extension], *, tolerant: bool,
 ) -> tuple[bytes | None, list[Extension]]:
@@ -619,15 +638,16 @@ def _negotiate_server(
     Server-side negotiation (RFC 6455 §9.1, RFC 7692 §5).
 
     For each supported extension, the first of the client's offers (in the
-    client's order of preference) that its ``accept()`` takes wins. Returns
-    the ``Sec-WebSocket-Extensions`` value (``None`` if nothing was accepted)
-    and the accepted extensions, in header order. With ``tolerant``, an
-    ``accept()`` raising ``ValueError`` (unparsable offer) declines that offer.
+    client's order of preference, across all its headers) that its
+    ``accept()`` takes wins; later offers for the same extension are not
+    looked at. Returns the ``Sec-WebSocket-Extensions`` value (``None`` if
+    nothing was accepted) and the accepted extensions, in header order.
+    With ``tolerant``, an ``accept()`` raising ``ValueError`` (unparsable
+    offer) declines that offer.
     """
     accepts: dict[str, bytes] = {}
     accepted: dict[str, Extension] = {}
-    for offer in requested:
-        name = offer.split(";", 1)[0].strip()
+    for name, offer in _offers(requested):
         if name in accepts:
             continue
         for extension in supported:
@@ -660,14 +680,17 @@ def server_extensions_handshake(
     Agree on extensions as a server (RFC 6455 §9.1).
 
     :param requested: the client's offers, ``str`` each, e.g.
-        ``["permessage-deflate; client_max_window_bits"]``.
+        ``["permessage-deflate; client_max_window_bits"]`` (an item holding
+        several comma-separated offers is split by the RFC 6455 §9.1
+        grammar; malformed offers are skipped).
     :param supported: the server's :class:`Extension` instances; ``accept()``
         is called on each with the offers naming it.
     :returns: the ``Sec-WebSocket-Extensions`` response value (``bytes``), or
         ``None`` if no extension was agreed.
 
     Per extension, the first offer it accepts is used (the client lists
-    offers in order of preference, RFC 7692 §5).
+    offers in order of preference, RFC 7692 §5); ``accept()`` is not called
+    with the offers after it.
     """
     header, _ = _negotiate_server(requested, supported, tolerant=False)
     return header
@@ -680,27 +703,38 @@ def client_extensions_handshake(
     Apply the server's accepted extensions as a client (RFC 6455 §9.1).
 
     :param accepted: the server's ``Sec-WebSocket-Extensions`` entries,
-        ``str`` each.
+        ``str`` each (from all its headers, split by the RFC 6455 §9.1
+        grammar).
     :param supported: the client's :class:`Extension` instances (the ones it
         offered); ``finalize()`` is called on the one each entry names.
     :returns: the accepted extensions, in the server's order.
-    :raises RemoteProtocolError: an entry names an extension not in
-        ``supported`` (``"unrecognized extension <name>"``), or
-        ``finalize()`` rejects its parameters with ``ValueError``.
+    :raises RemoteProtocolError: an entry breaks the header grammar; names
+        an extension not in ``supported`` (``"unrecognized extension
+        <name>"``); names one extension twice; or ``finalize()`` rejects its
+        parameters with ``ValueError`` (``"bad parameters for extension
+        <name>: ..."``).
     """
-    extensions = []
-    for accept in accepted:
-        name = accept.split(";", 1)[0].strip()
-        for extension in supported:
-            if extension.name == name:
-                try:
-                    extension.finalize(accept)
-                except ValueError as exc:
-                    msg = f"bad parameters for extension {name}: {exc}"
-                    raise RemoteProtocolError(msg, event_hint=_reject_hint()) from exc
-                extensions.append(extension)
-                break
-        else:
-            msg = f"unrecognized extension {name}"
-            raise RemoteProtocolError(msg, event_hint=_reject_hint())
+    extensions: list[Extension] = []
+    for item in accepted:
+        for accept in split_extension_list(item):
+            try:
+                name, _ = parse_extension(accept)
+            except ExtensionSyntaxError as exc:
+                msg = f"invalid Sec-WebSocket-Extensions response: {exc}"
+                raise RemoteProtocolError(msg, event_hint=_reject_hint()) from None
+            for extension in supported:
+                if extension.name == name:
+                    if any(other.name == name for other in extensions):
+                        msg = f"extension {name} accepted twice"
+                        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+                    try:
+                        extension.finalize(accept)
+                    except ValueError as exc:
+                        msg = f"bad parameters for extension {name}: {exc}"
+                        raise RemoteProtocolError(msg, event_hint=_reject_hint()) from exc
+                    extensions.append(extension)
+                    break
+            else:
+                msg = f"unrecognized extension {name}"
+                raise RemoteProtocolError(msg, event_hint=_reject_hint())
     return extensions

@@ -28,7 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 _VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 PYTHON = str(_VENV_PYTHON if _VENV_PYTHON.exists() else Path(sys.executable))
 
-SPEC_FILES = ("opcodes.yaml", "close_codes.yaml", "framing.yaml", "connection.yaml", "handshake.yaml")
+SPEC_FILES = ("opcodes.yaml", "close_codes.yaml", "framing.yaml", "connection.yaml", "handshake.yaml",
+              "permessage_deflate.yaml")
 
 #: Every file the generator produces, and the spec files each one is generated from
 #: (in the order the do-not-edit header names them).
@@ -41,10 +42,13 @@ OUTPUT_SOURCES: dict[str, tuple[str, ...]] = {
     "generated/handshake.py": ("spec/handshake.yaml", "spec/connection.yaml"),
     "diagrams/connection.dot": ("spec/connection.yaml",),
     "diagrams/handshake.dot": ("spec/handshake.yaml", "spec/connection.yaml"),
+    "generated/permessage_deflate.py": ("spec/permessage_deflate.yaml", "spec/connection.yaml"),
+    "diagrams/permessage_deflate.dot": ("spec/permessage_deflate.yaml", "spec/connection.yaml"),
 }
 SVG_SOURCES = {
     "diagrams/connection.svg": "diagrams/connection.dot",
     "diagrams/handshake.svg": "diagrams/handshake.dot",
+    "diagrams/permessage_deflate.svg": "diagrams/permessage_deflate.dot",
 }
 ALL_OUTPUTS = frozenset(OUTPUT_SOURCES) | frozenset(SVG_SOURCES)
 
@@ -335,6 +339,68 @@ def test_new_state_changes_connection_module_and_diagram(tmp_path):
             del sys.modules[mod]
 
 
+# --- 5b. the permessage-deflate spec -------------------------------------------
+
+DEFLATE_PARAM_DOC = "    doc: The server starts every message it sends with an empty LZ77 window.\n"
+
+
+def test_deflate_parameter_doc_change_regenerates_only_its_module(tmp_path):
+    root = copy_repo(tmp_path)
+    new_doc = "The server forgets its LZ77 window after each message it sends."
+    edit(root / "spec" / "permessage_deflate.yaml", DEFLATE_PARAM_DOC, f"    doc: {new_doc}\n")
+    age_outputs(root)
+    before = snapshot(root)
+
+    result = run_codegen("--spec", root / "spec", "--out", root)
+
+    assert result.returncode == 0, result.stderr
+    after = snapshot(root)
+    assert changed_files({k: v[0] for k, v in before.items()}, {k: v[0] for k, v in after.items()}) == {
+        "generated/permessage_deflate.py"
+    }
+    assert result.stdout.split() == ["wrote", "generated/permessage_deflate.py"]
+    text = (root / "generated" / "permessage_deflate.py").read_text(encoding="utf-8")
+    assert f"#: {new_doc} (RFC 7692 §7.1.1.1)\nSERVER_NO_CONTEXT_TAKEOVER = 'server_no_context_takeover'" in text
+
+
+def test_deflate_negotiation_change_redraws_its_diagram(tmp_path):
+    root = copy_repo(tmp_path)
+    edit(root / "spec" / "permessage_deflate.yaml",
+         "  - {side: SERVER, from: IDLE, on: offers_exhausted, to: DECLINED}\n",
+         "  - {side: SERVER, from: IDLE, on: offers_exhausted, to: DECLINED}\n"
+         "  - {side: SERVER, from: ENABLED, on: receive_unacceptable_offer, to: stay}\n")
+    before = outputs_in(root)
+
+    result = run_codegen("--spec", root / "spec", "--out", root)
+
+    assert result.returncode == 0, result.stderr
+    assert changed_files(before, outputs_in(root)) == {
+        "generated/permessage_deflate.py",
+        "diagrams/permessage_deflate.dot",
+        "diagrams/permessage_deflate.svg",
+    }
+    py = (root / "generated" / "permessage_deflate.py").read_text(encoding="utf-8")
+    assert ("(ConnectionType.SERVER, NegotiationState.ENABLED, RECEIVE_UNACCEPTABLE_OFFER): "
+            "NegotiationState.ENABLED,") in py
+    dot = (root / "diagrams" / "permessage_deflate.dot").read_text(encoding="utf-8")
+    assert re.search(r'^    SERVER_ENABLED -> SERVER_ENABLED \[label="receive unacceptable offer', dot, re.M)
+    svg = (root / "diagrams" / "permessage_deflate.svg").read_text(encoding="utf-8")
+    assert "<title>SERVER_ENABLED&#45;&gt;SERVER_ENABLED</title>" in svg
+    assert svg_stamp(svg) == ("diagrams/permessage_deflate.dot", hashlib.sha256(dot.encode()).hexdigest())
+    assert run_codegen("--check", "--spec", root / "spec", "--out", root).returncode == 0
+
+
+def test_deflate_diagram_draws_every_negotiation_step():
+    dot = (REPO / "diagrams" / "permessage_deflate.dot").read_text(encoding="utf-8")
+    svg = (REPO / "diagrams" / "permessage_deflate.svg").read_text(encoding="utf-8")
+    for edge in ("CLIENT_IDLE -> CLIENT_OFFERED", "CLIENT_OFFERED -> CLIENT_ENABLED",
+                 "CLIENT_OFFERED -> CLIENT_DECLINED", "SERVER_IDLE -> SERVER_ENABLED",
+                 "SERVER_IDLE -> SERVER_IDLE", "SERVER_IDLE -> SERVER_DECLINED"):
+        assert f"    {edge} [" in dot, edge
+        assert f"<title>{edge.replace(' -> ', '&#45;&gt;')}</title>" in svg, edge
+    assert re.search(r"CLIENT_OFFERED -> CLIENT_FAILED \[.*style=dashed\]", dot)  # the error path
+
+
 # --- 6. broken specs ---------------------------------------------------------------
 
 # (file, old text, new text, the part of the new text on the offending line,
@@ -401,6 +467,49 @@ BROKEN = {
         'value: "abc"',
         ["opcodes[4]", "'value' is 'abc'", "expected an integer"],
     ),
+    "deflate-default-window-out-of-range": (
+        "permessage_deflate.yaml",
+        "  default: 15\n",
+        "  default: 16\n",
+        "default: 16",
+        ["window_bits: default is 16", "expected 8..15"],
+    ),
+    "deflate-value-on-a-flag": (
+        "permessage_deflate.yaml",
+        "  - name: server_no_context_takeover\n    sender: SERVER\n    kind: no_context_takeover\n    offer: none\n",
+        "  - name: server_no_context_takeover\n    sender: SERVER\n    kind: no_context_takeover\n    offer: required\n",
+        "offer: required\n    response: none\n    response_needs_offer: false\n    doc: The server starts",
+        ["parameters[0]", "offer is 'required' for a no_context_takeover parameter", "expected none"],
+    ),
+    "deflate-two-window-parameters-for-one-side": (
+        "permessage_deflate.yaml",
+        "  - name: client_max_window_bits\n    sender: CLIENT\n",
+        "  - name: client_max_window_bits\n    sender: SERVER\n",
+        "- name: client_max_window_bits",
+        ["parameters[3]", "a second max_window_bits parameter for SERVER",
+         "(first at line {line:- name: server_max_window_bits})", "expected one per sender and kind"],
+    ),
+    "deflate-name-not-a-token": (
+        "permessage_deflate.yaml",
+        "name: permessage-deflate\n",
+        "name: permessage deflate\n",
+        "name: permessage deflate",
+        ["'name' is 'permessage deflate'", "expected a token"],
+    ),
+    "deflate-transition-to-undeclared-state": (
+        "permessage_deflate.yaml",
+        "  - {side: CLIENT, from: IDLE, on: send_offer, to: OFFERED}\n",
+        "  - {side: CLIENT, from: IDLE, on: send_offer, to: OFERED}\n",
+        "to: OFERED}",
+        ["'to' names undeclared state 'OFERED'", "expected one of IDLE, OFFERED, ENABLED"],
+    ),
+    "deflate-unused-input": (
+        "permessage_deflate.yaml",
+        "  - {side: SERVER, from: IDLE, on: offers_exhausted, to: DECLINED}\n",
+        "",
+        "- name: offers_exhausted",
+        ["input offers_exhausted is used by no transition", "expected at least one"],
+    ),
 }
 
 
@@ -450,7 +559,7 @@ def test_generated_modules_import_without_jinja2_or_yaml(tmp_path):
         import importlib
         from pathlib import Path
         mods = {{}}
-        for name in ("connection", "handshake", "opcodes", "close_codes", "framing"):
+        for name in ("connection", "handshake", "opcodes", "close_codes", "framing", "permessage_deflate"):
             mods[name] = importlib.import_module("wsspec._generated." + name)
             assert Path(mods[name].__file__).resolve() == Path({str(REPO / "generated")!r}, name + ".py"), \\
                 mods[name].__file__
@@ -463,6 +572,8 @@ def test_generated_modules_import_without_jinja2_or_yaml(tmp_path):
         assert mods["handshake"].ConnectionState is mods["connection"].ConnectionState
         assert mods["handshake"].SWITCHING_PROTOCOLS == 101
         assert mods["framing"].MAX_FRAME_PAYLOAD == 2**63 - 1
+        assert mods["permessage_deflate"].DEFLATE_TAIL == b"\\x00\\x00\\xff\\xff"
+        assert mods["permessage_deflate"].ConnectionType is mods["connection"].ConnectionType
         for blocked in ("jinja2", "yaml", "_yaml"):
             assert sys.modules[blocked] is None
         print("ok")

@@ -1,4 +1,6 @@
-"""Tests for wsspec.extensions: the Extension hook API and the honest PerMessageDeflate stub."""
+"""Tests for wsspec.extensions: the Extension hook API and PerMessageDeflate's API shape.
+
+Negotiation and compression in depth: tests/test_permessage_deflate.py."""
 
 from __future__ import annotations
 
@@ -16,9 +18,15 @@ from wsspec._generated.framing import RsvBits
 from wsspec._generated.opcodes import Opcode
 from wsspec.connection import Connection, ConnectionState, ConnectionType
 from wsspec.events import AcceptConnection, Request, TextMessage
-from wsspec.extensions import SUPPORTED_EXTENSIONS, Extension, PerMessageDeflate
+from wsspec.extensions import (
+    SUPPORTED_EXTENSIONS,
+    ConfigurationError,
+    Extension,
+    NegotiationError,
+    PerMessageDeflate,
+)
 from wsspec.handshake import H11Handshake, client_extensions_handshake, server_extensions_handshake
-from wsspec.utilities import RemoteProtocolError, generate_accept_token
+from wsspec.utilities import LocalProtocolError, RemoteProtocolError, generate_accept_token
 
 BROWSER_OFFER = b"permessage-deflate; client_max_window_bits"
 
@@ -215,18 +223,33 @@ def test_pmd_defaults_and_parameters() -> None:
     assert pmd.client_max_window_bits == 15
 
 
-@pytest.mark.parametrize("bits", [0, 8, 16, -1])
+@pytest.mark.parametrize("bits", [0, 7, 16, -1])
 def test_pmd_window_bits_validated_like_wsproto(bits: int) -> None:
-    with pytest.raises(ValueError, match="Window size must be between 9 and 15 inclusive"):
+    with pytest.raises(ValueError, match="Window size must be between 8 and 15 inclusive"):
         PerMessageDeflate(client_max_window_bits=bits)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         PerMessageDeflate(server_max_window_bits=bits)
     with pytest.raises(ValueError):
         wp_extensions.PerMessageDeflate(client_max_window_bits=bits)
     pmd = PerMessageDeflate()
-    with pytest.raises(ValueError):
+    with pytest.raises(LocalProtocolError):  # caller misuse, and a ValueError as in wsproto
         pmd.server_max_window_bits = bits
     assert pmd.server_max_window_bits == 15
+
+
+def test_pmd_window_bits_8_supported_unlike_wsproto() -> None:
+    # RFC 7692 §7.1.2 allows 8..15; wsproto 1.3.2 refuses 8.
+    pmd = PerMessageDeflate(client_max_window_bits=8, server_max_window_bits=8)
+    assert (pmd.client_max_window_bits, pmd.server_max_window_bits) == (8, 8)
+    with pytest.raises(ValueError, match="between 9 and 15"):
+        wp_extensions.PerMessageDeflate(client_max_window_bits=8)
+
+
+@pytest.mark.parametrize("value", ["10", 10.0, True, None])
+def test_pmd_window_bits_must_be_int(value: object) -> None:
+    pmd = PerMessageDeflate()
+    with pytest.raises(ConfigurationError):
+        pmd.client_max_window_bits = value  # type: ignore[assignment]
 
 
 @pytest.mark.parametrize(
@@ -239,119 +262,161 @@ def test_pmd_repr_equals_wsproto(kwargs: dict) -> None:
 
 
 # ----------------------------------------------------------------------------
-# PerMessageDeflate: declines honestly
+# PerMessageDeflate: negotiates for real
 # ----------------------------------------------------------------------------
 
 
-def test_pmd_docstring_says_not_implemented() -> None:
+def test_pmd_docstrings_name_units_errors_and_rfc() -> None:
     def norm(text: str | None) -> str:
-        return " ".join((text or "").lower().split())
+        return " ".join((text or "").split())
 
-    assert "compression is not implemented yet" in norm(PerMessageDeflate.__doc__)
-    assert "compression is not implemented yet" in norm(ext_mod.__doc__)
+    doc = norm(PerMessageDeflate.__doc__)
+    for needle in ("RFC 7692", "8..15", "ConfigurationError", "NegotiationError", "1002", "1007", "1009",
+                   "max_message_size", "§7.1.2.2"):
+        assert needle in doc, needle
+    assert "not implemented" not in doc.lower()
+    assert "not implemented" not in norm(ext_mod.__doc__).lower()
+    for method in ("offer", "accept", "finalize", "frame_inbound_header", "frame_inbound_payload_data",
+                   "frame_inbound_complete", "frame_outbound"):
+        assert "RFC 7692" in norm(getattr(PerMessageDeflate, method).__doc__), method
+    assert "bytes" in norm(PerMessageDeflate.max_message_size.__doc__)
+    for error in (ConfigurationError, NegotiationError):
+        assert error.__doc__
 
 
-def test_pmd_never_enabled_never_offers_never_accepts() -> None:
+def test_pmd_not_enabled_until_negotiated() -> None:
     pmd = PerMessageDeflate()
     assert pmd.enabled() is False
-    assert pmd.offer() is False
-    for offer in ["permessage-deflate", "permessage-deflate; client_max_window_bits",
-                  "permessage-deflate; server_max_window_bits=10; client_no_context_takeover",
-                  "permessage-deflate; server_max_window_bits=abc"]:
-        assert pmd.accept(offer) is None
-        assert pmd.enabled() is False
-    assert pmd.finalize("permessage-deflate; server_max_window_bits=10") is None
+    assert pmd.offer() == "client_max_window_bits"
+    assert pmd.enabled() is False  # offering changes nothing
+
+
+def test_pmd_accept_enables_and_reports_agreed_values() -> None:
+    pmd = PerMessageDeflate()
+    assert pmd.accept("permessage-deflate; server_max_window_bits=10; client_no_context_takeover") == (
+        "client_no_context_takeover; server_max_window_bits=10")
+    assert pmd.enabled() is True
+    assert pmd.server_max_window_bits == 10
+    assert pmd.client_no_context_takeover is True
+
+
+def test_pmd_finalize_enables() -> None:
+    pmd = PerMessageDeflate()
+    assert pmd.finalize("permessage-deflate; client_max_window_bits=12") is None
+    assert pmd.enabled() is True
+    assert pmd.client_max_window_bits == 12
+
+
+def test_pmd_finalize_raises_negotiation_error() -> None:
+    pmd = PerMessageDeflate()
+    with pytest.raises(NegotiationError) as info:
+        pmd.finalize("permessage-deflate; server_max_window_bits=16")
+    assert isinstance(info.value, RemoteProtocolError) and isinstance(info.value, ValueError)
+    assert "server_max_window_bits" in str(info.value)
     assert pmd.enabled() is False
 
 
-def test_pmd_client_sends_no_offer() -> None:
-    client = H11Handshake(ConnectionType.CLIENT)
-    data = client.send(Request(host="h", target="/", extensions=[PerMessageDeflate()]))
-    assert b"sec-websocket-extensions" not in request_headers(data)
-
-
-def test_pmd_client_offers_only_real_extensions() -> None:
+def test_pmd_client_offers_in_request() -> None:
     class Real(Minimal):
         name = "x-real"
 
     client = H11Handshake(ConnectionType.CLIENT)
     data = client.send(Request(host="h", target="/", extensions=[PerMessageDeflate(), Real()]))
-    assert request_headers(data)[b"sec-websocket-extensions"] == b"x-real"
+    assert request_headers(data)[b"sec-websocket-extensions"] == b"permessage-deflate; client_max_window_bits, x-real"
 
 
-def test_pmd_client_refuses_server_that_accepts_it_anyway() -> None:
+def test_pmd_client_accepts_server_that_accepts() -> None:
+    pmd = PerMessageDeflate()
     client = H11Handshake(ConnectionType.CLIENT)
-    data = client.send(Request(host="h", target="/", extensions=[PerMessageDeflate()]))
+    data = client.send(Request(host="h", target="/", extensions=[pmd]))
     key = request_headers(data)[b"sec-websocket-key"]
     response = (
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         b"Sec-WebSocket-Accept: " + generate_accept_token(key) + b"\r\n"
         b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
     )
-    with pytest.raises(RemoteProtocolError, match="unrecognized extension permessage-deflate"):
-        client.receive_data(response)
-    assert client.state is ConnectionState.CLOSED
+    client.receive_data(response)
+    (accepted,) = client.events()
+    assert accepted.extensions == [pmd]
+    assert client.state is ConnectionState.OPEN
+    assert pmd.enabled()
 
 
 @pytest.mark.parametrize(
-    "offer",
-    [BROWSER_OFFER, b"permessage-deflate", b"permessage-deflate; server_max_window_bits=10, permessage-deflate",
-     b"permessage-deflate; client_max_window_bits; server_no_context_takeover"],
+    ("offer", "answer"),
+    [(BROWSER_OFFER, b"permessage-deflate"),
+     (b"permessage-deflate", b"permessage-deflate"),
+     (b"permessage-deflate; server_max_window_bits=10, permessage-deflate",
+      b"permessage-deflate; server_max_window_bits=10"),
+     (b"permessage-deflate; client_max_window_bits; server_no_context_takeover",
+      b"permessage-deflate; server_no_context_takeover")],
 )
-def test_pmd_server_declines_browser_offer(offer: bytes) -> None:
+def test_pmd_server_accepts_browser_offer(offer: bytes, answer: bytes) -> None:
     server = H11Handshake(ConnectionType.SERVER)
     server.receive_data(browser_request(offer))
     (request,) = server.events()
     assert request.extensions[0].startswith("permessage-deflate")
     pmd = PerMessageDeflate()
     reply = server.send(AcceptConnection(extensions=[pmd]))
-    assert b"sec-websocket-extensions" not in response_headers(reply)
+    assert response_headers(reply)[b"sec-websocket-extensions"] == answer
     assert server.state is ConnectionState.OPEN
     assert server.connection is not None
-    assert server.connection.extensions == []
-    assert pmd.enabled() is False
+    assert server.connection.extensions == [pmd]
+    assert pmd.enabled() is True
 
 
-def test_pmd_server_extensions_handshake_declines() -> None:
-    assert server_extensions_handshake([BROWSER_OFFER.decode()], [PerMessageDeflate()]) is None
-    # wsproto would accept (it implements compression); we must not.
-    assert wp_handshake.server_extensions_handshake(
-        [BROWSER_OFFER.decode()], [wp_extensions.PerMessageDeflate()]) is not None
+def test_pmd_server_extensions_handshake_accepts() -> None:
+    assert server_extensions_handshake([BROWSER_OFFER.decode()], [PerMessageDeflate()]) == b"permessage-deflate"
+    assert server_extensions_handshake(
+        [BROWSER_OFFER.decode()], [PerMessageDeflate(client_max_window_bits=10)],
+    ) == b"permessage-deflate; client_max_window_bits=10"
 
 
 def test_pmd_client_extensions_handshake_with_nothing_accepted() -> None:
-    assert client_extensions_handshake([], [PerMessageDeflate()]) == []
+    pmd = PerMessageDeflate()
+    assert client_extensions_handshake([], [pmd]) == []
+    assert pmd.enabled() is False
 
 
 def test_pmd_against_wsproto_peers() -> None:
-    # wsproto client (which really offers deflate) to our server with our stub: declined.
+    # wsproto client (offers deflate) to our server: negotiated, and messages inflate on both ends.
     their_client = wp_handshake.H11Handshake(WpConnectionType.CLIENT)
     server = H11Handshake(ConnectionType.SERVER)
-    server.receive_data(their_client.send(wp_events.Request(
-        host="h", target="/", extensions=[wp_extensions.PerMessageDeflate()])))
+    their_ext = wp_extensions.PerMessageDeflate()
+    server.receive_data(their_client.send(wp_events.Request(host="h", target="/", extensions=[their_ext])))
     (request,) = server.events()
     assert request.extensions == [
         "permessage-deflate; client_max_window_bits=15; server_max_window_bits=15"]
-    their_client.receive_data(server.send(AcceptConnection(extensions=[PerMessageDeflate()])))
+    ours = PerMessageDeflate()
+    their_client.receive_data(server.send(AcceptConnection(extensions=[ours])))
     (accepted,) = their_client.events()
-    assert accepted.extensions == []
+    assert accepted.extensions == [their_ext]
+    text = "compressible " * 200
+    wire = their_client.connection.send(wp_events.TextMessage(text))
+    assert len(wire) < 100 and wire[0] & 0x40
+    server.connection.receive_data(wire)
+    assert [e.data for e in server.connection.events()] == [text]
+    wire = server.connection.send(TextMessage(text))
+    assert len(wire) < 100 and wire[0] & 0x40
+    their_client.connection.receive_data(wire)
+    assert [e.data for e in their_client.connection.events()] == [text]
 
-    # Our client with the stub to a wsproto server that supports deflate: nothing offered, nothing on.
+    # Our client to a wsproto server that supports deflate.
     client = H11Handshake(ConnectionType.CLIENT)
+    ours = PerMessageDeflate()
     their_server = wp_handshake.H11Handshake(WpConnectionType.SERVER)
-    their_server.receive_data(client.send(Request(host="h", target="/", extensions=[PerMessageDeflate()])))
+    their_server.receive_data(client.send(Request(host="h", target="/", extensions=[ours])))
     (their_request,) = their_server.events()
-    assert their_request.extensions == []
+    assert their_request.extensions == ["permessage-deflate; client_max_window_bits"]
     client.receive_data(their_server.send(wp_events.AcceptConnection(
         extensions=[wp_extensions.PerMessageDeflate()])))
     (accepted,) = client.events()
-    assert accepted.extensions == []
-    # Uncompressed messages flow.
-    their_server.connection.receive_data(client.connection.send(TextMessage("plain")))
-    assert [e.data for e in their_server.connection.events()] == ["plain"]
+    assert accepted.extensions == [ours]
+    their_server.connection.receive_data(client.connection.send(TextMessage(text)))
+    assert [e.data for e in their_server.connection.events()] == [text]
 
 
-def test_pmd_connection_does_not_touch_frames() -> None:
+def test_pmd_connection_does_not_touch_frames_until_negotiated() -> None:
     pmd = PerMessageDeflate()
     conn = Connection(ConnectionType.SERVER, extensions=[pmd])
     data = conn.send(TextMessage("abc"))

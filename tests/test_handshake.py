@@ -54,7 +54,7 @@ ACCEPT = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="  # ... and its accept token
 
 
 class _FakeBehaviour:
-    """An extension that really negotiates (unlike PerMessageDeflate for now)."""
+    """A generic extension that negotiates whatever it is told to (PerMessageDeflate: test_permessage_deflate.py)."""
 
     def __init__(self, name: str = "x-fake", offer: bool | str = "level=1",
                  answer: bool | str | None = "level=1") -> None:
@@ -873,6 +873,51 @@ def test_extensions_with_wsproto_peers() -> None:
     client.receive_data(their_server.send(wp_events.AcceptConnection(extensions=[WpFakeExtension()])))
     (accepted,) = client.events()
     assert accepted.extensions == [our_ext]
+
+
+def test_server_offers_split_by_the_header_grammar() -> None:
+    # One item holding several offers (a raw header value) is split; a quoted comma does not split.
+    a = FakeExtension(name="x-a", answer=None)
+    b = FakeExtension(name="x-b", answer="q=1")
+    assert server_extensions_handshake(['x-a; p="1,2", x-b; q=1'], [a, b]) == b"x-b; q=1"
+    assert b.accepted_offers == ["x-b; q=1"]
+
+
+def test_server_skips_malformed_offers() -> None:
+    ext = FakeExtension(name="x-a", answer=True)
+    server = H11Handshake(SERVER)
+    server.receive_data(raw_request(extra=[(b"Sec-WebSocket-Extensions", b'x-a; p="unterminated'),
+                                           (b"Sec-WebSocket-Extensions", b"x-a; =1, x-a; ok")]))
+    (request,) = server.events()
+    assert request.extensions == ['x-a; p="unterminated', "x-a; =1", "x-a; ok"]
+    response = parse_response(server.send(AcceptConnection(extensions=[ext])))
+    assert dict(response.headers)[b"sec-websocket-extensions"] == b"x-a"
+    assert ext.accepted_offers == ["x-a; ok"]  # the malformed ones never reached accept()
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    (b'x-fake; level="1', "invalid Sec-WebSocket-Extensions response"),
+    (b"x-fake; =1", "invalid Sec-WebSocket-Extensions response"),
+    (b"x-fake; level=1, x-fake; level=1", "extension x-fake accepted twice"),
+])
+def test_client_rejects_malformed_or_repeated_acceptance(header: bytes, message: str) -> None:
+    ext = FakeExtension()
+    client, _, key = client_and_request(extensions=[ext])
+    with pytest.raises(RemoteProtocolError) as info:
+        client.receive_data(response_101(key, extra=[(b"Sec-WebSocket-Extensions", header)]))
+    assert message in str(info.value)
+    assert info.value.event_hint == RejectConnection()
+    assert client.state is ConnectionState.CLOSED
+
+
+def test_client_reads_extensions_from_every_header() -> None:
+    a, b = FakeExtension(name="x-a"), FakeExtension(name="x-b")
+    client, _, key = client_and_request(extensions=[a, b])
+    client.receive_data(response_101(key, extra=[(b"Sec-WebSocket-Extensions", b"x-b; level=1"),
+                                                 (b"Sec-WebSocket-Extensions", b"x-a")]))
+    (accepted,) = client.events()
+    assert accepted.extensions == [b, a]
+    assert (a.finalized, b.finalized) == (["x-a"], ["x-b; level=1"])
 
 
 @pytest.mark.parametrize(

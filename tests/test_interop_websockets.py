@@ -9,16 +9,31 @@ Each run covers the opening handshake, text (ASCII and multi-byte UTF-8),
 binary messages of 0, 125, 126, 65535, 65536 and 1 MiB bytes (the length
 form boundaries), a fragmented message, ping/pong, and a closing handshake
 started by either side with the code and reason reaching the other side.
+
+With permessage-deflate (RFC 7692; websockets negotiates it by default), in
+both directions and for each parameter websockets can offer or accept
+(server_no_context_takeover, client_no_context_takeover, the two
+max_window_bits), configured on either end: 1 MiB compressible and
+incompressible messages, fragmented and empty messages, with both ends
+agreeing on the parameters and the wire really compressed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import random
+from collections.abc import Callable
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
+from websockets.extensions.permessage_deflate import (
+    ClientPerMessageDeflateFactory,
+    ServerPerMessageDeflateFactory,
+)
+from websockets.extensions.permessage_deflate import PerMessageDeflate as WsPerMessageDeflate
 
 from wsspec import ConnectionType, WSConnection
 from wsspec.connection import ConnectionState
@@ -32,6 +47,7 @@ from wsspec.events import (
     Request,
     TextMessage,
 )
+from wsspec.extensions import Extension, PerMessageDeflate
 
 HOST = "127.0.0.1"
 BINARY_SIZES = [0, 125, 126, 65535, 65536, 1 << 20]
@@ -45,6 +61,7 @@ class Peer:
     def __init__(self, ws: WSConnection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.ws, self.reader, self.writer = ws, reader, writer
         self.pending: list[Event] = []
+        self.bytes_received = 0
 
     async def send(self, event: Event) -> None:
         self.writer.write(self.ws.send(event))
@@ -56,6 +73,7 @@ class Peer:
             if self.pending:
                 break
             data = await asyncio.wait_for(self.reader.read(65536), 10)
+            self.bytes_received += len(data)
             self.ws.receive_data(data or None)
         return self.pending.pop(0)
 
@@ -179,16 +197,22 @@ def test_websockets_server_pings_wsspec_client():
 
 # --- websockets client -> wsspec server ----------------------------------
 
-async def _serve_wsspec(log: dict):
-    """Start a wsspec echo server; 'server: close now' makes it close with 4002."""
+async def _serve_wsspec(log: dict, extensions: Callable[[], list[Extension]] = list):
+    """Start a wsspec echo server; 'server: close now' makes it close with 4002.
+
+    ``extensions`` makes the extensions each connection accepts; the server logs
+    the last connection's Peer and extensions.
+    """
 
     async def handle(reader, writer):
         peer = Peer(WSConnection(ConnectionType.SERVER), reader, writer)
+        log["peer"] = peer
         try:
             request = await peer.next_event()
             assert isinstance(request, Request)
             log["request"] = request
-            await peer.send(AcceptConnection())
+            log["extensions"] = extensions()
+            await peer.send(AcceptConnection(extensions=log["extensions"]))
             while True:
                 event = await peer.next_event()
                 if isinstance(event, Ping):
@@ -268,19 +292,161 @@ def test_wsspec_server_closes_websockets_client():
     assert log["final_state"] is ConnectionState.CLOSED
 
 
-def test_websockets_client_offers_deflate_and_wsspec_declines():
-    """websockets offers permessage-deflate by default; until compression
-    lands wsspec must decline it, and the connection must work uncompressed."""
+def test_websockets_client_offers_deflate_and_wsspec_accepts():
+    """websockets offers permessage-deflate by default (the same offer as a
+    browser's); wsspec accepts it and messages flow compressed both ways."""
     log: dict = {}
 
     async def run():
-        server = await _serve_wsspec(log)
+        server = await _serve_wsspec(log, lambda: [PerMessageDeflate()])
         port = server.sockets[0].getsockname()[1]
         async with server:
             async with connect(f"ws://{HOST}:{port}/") as conn:
-                assert conn.response.headers.get("Sec-WebSocket-Extensions") is None
+                assert conn.response.headers.get("Sec-WebSocket-Extensions") == "permessage-deflate"
+                (theirs,) = conn.protocol.extensions
+                assert isinstance(theirs, WsPerMessageDeflate)
+                before = log["peer"].bytes_received
                 await conn.send("x" * 10000)
                 assert await conn.recv() == "x" * 10000
+                assert log["peer"].bytes_received - before < 100  # 10000 bytes arrived compressed
 
     asyncio.run(run())
-    assert any(offer.startswith("permessage-deflate") for offer in log["request"].extensions)
+    assert log["request"].extensions == ["permessage-deflate; client_max_window_bits"]
+    (ours,) = log["extensions"]
+    assert ours.enabled()
+    assert log["peer"].ws.connection.extensions == [ours]
+
+
+def _json_like(size: int) -> str:
+    rng = random.Random(1)
+    items = []
+    length = 0
+    i = 0
+    while length < size:
+        item = json.dumps({"id": i, "name": f"user{i}", "score": rng.randint(0, 999), "tags": ["a", "b"]})
+        items.append(item)
+        length += len(item) + 2
+        i += 1
+    return ("[" + ", ".join(items) + "]")[:size]
+
+
+COMPRESSIBLE = _json_like(1 << 20)
+INCOMPRESSIBLE = random.Random(2).randbytes(1 << 20)
+FRAGMENTS = ["frag" * 1000, "mented—" * 1000, "message" * 1000]
+
+# The parameters websockets can offer (client) or accept (server), each set on
+# one end; the other end runs with defaults and agrees.
+DEFLATE_COMBOS = {
+    "defaults": {},
+    "server_no_context_takeover": {"server_no_context_takeover": True},
+    "client_no_context_takeover": {"client_no_context_takeover": True},
+    "max_window_bits": {"server_max_window_bits": 10, "client_max_window_bits": 11},
+}
+
+
+def _agreed(combo: dict) -> dict:
+    return {
+        "server_no_context_takeover": combo.get("server_no_context_takeover", False),
+        "client_no_context_takeover": combo.get("client_no_context_takeover", False),
+        "server_max_window_bits": combo.get("server_max_window_bits", 15),
+        "client_max_window_bits": combo.get("client_max_window_bits", 15),
+    }
+
+
+def _check_agreement(ours: PerMessageDeflate, theirs: WsPerMessageDeflate, combo: dict, theirs_is_client: bool):
+    agreed = _agreed(combo)
+    assert ours.enabled()
+    assert {name: getattr(ours, name) for name in agreed} == agreed
+    local, remote = ("client", "server") if theirs_is_client else ("server", "client")
+    assert theirs.local_no_context_takeover == agreed[f"{local}_no_context_takeover"]
+    assert theirs.remote_no_context_takeover == agreed[f"{remote}_no_context_takeover"]
+    assert theirs.local_max_window_bits == agreed[f"{local}_max_window_bits"]
+    assert theirs.remote_max_window_bits == agreed[f"{remote}_max_window_bits"]
+
+
+@pytest.mark.parametrize("configured_by", ["websockets", "wsspec"])
+@pytest.mark.parametrize("combo", list(DEFLATE_COMBOS))
+def test_deflate_websockets_client_to_wsspec_server(combo: str, configured_by: str):
+    params = DEFLATE_COMBOS[combo]
+    log: dict = {}
+    factory = ClientPerMessageDeflateFactory(**(params if configured_by == "websockets" else {}))
+    ours_kwargs = params if configured_by == "wsspec" else {}
+
+    async def run():
+        server = await _serve_wsspec(log, lambda: [PerMessageDeflate(**ours_kwargs)])
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            async with connect(f"ws://{HOST}:{port}/", max_size=None, extensions=[factory],
+                               compression=None) as conn:
+                (theirs,) = conn.protocol.extensions
+                (ours,) = log["extensions"]
+                _check_agreement(ours, theirs, params, theirs_is_client=True)
+                peer = log["peer"]
+                for message in ("hello", "Grüße, κόσμε! 你好 🌍" * 50, COMPRESSIBLE, INCOMPRESSIBLE, "", b"",
+                                COMPRESSIBLE):
+                    before = peer.bytes_received
+                    await conn.send(message)
+                    assert await conn.recv() == message
+                    received = peer.bytes_received - before
+                    if message is COMPRESSIBLE:
+                        assert received < len(COMPRESSIBLE) // 4, received
+                    elif message is INCOMPRESSIBLE:
+                        assert received < len(INCOMPRESSIBLE) * 1.01
+                await conn.send(FRAGMENTS)  # one message, three frames
+                assert await conn.recv() == "".join(FRAGMENTS)
+                await conn.close(1000)
+            for _ in range(100):
+                if "final_state" in log:
+                    break
+                await asyncio.sleep(0.02)
+
+    asyncio.run(run())
+    assert log["close"] == CloseConnection(code=1000, reason="")
+    assert log["final_state"] is ConnectionState.CLOSED
+
+
+@pytest.mark.parametrize("configured_by", ["websockets", "wsspec"])
+@pytest.mark.parametrize("combo", list(DEFLATE_COMBOS))
+def test_deflate_wsspec_client_to_websockets_server(combo: str, configured_by: str):
+    params = DEFLATE_COMBOS[combo]
+    factory = ServerPerMessageDeflateFactory(**(params if configured_by == "websockets" else {}))
+    ours = PerMessageDeflate(**(params if configured_by == "wsspec" else {}))
+    seen: dict = {}
+
+    async def handler(conn):
+        seen["extensions"] = conn.protocol.extensions
+        try:
+            async for message in conn:
+                await conn.send(message)
+        except ConnectionClosed:
+            pass
+
+    async def run():
+        async with serve(handler, HOST, 0, max_size=None, extensions=[factory], compression=None) as server:
+            port = server.sockets[0].getsockname()[1]
+            reader, writer = await asyncio.open_connection(HOST, port)
+            peer = Peer(WSConnection(ConnectionType.CLIENT), reader, writer)
+            await peer.send(Request(host=f"{HOST}:{port}", target="/", extensions=[ours]))
+            accepted = await peer.next_event()
+            assert isinstance(accepted, AcceptConnection)
+            assert accepted.extensions == [ours]
+            (theirs,) = seen["extensions"]
+            _check_agreement(ours, theirs, params, theirs_is_client=False)
+            for message in ("hello", "Grüße, κόσμε! 你好 🌍" * 50, COMPRESSIBLE, INCOMPRESSIBLE, "", b"",
+                            COMPRESSIBLE):
+                before = peer.bytes_received
+                await peer.send(TextMessage(message) if isinstance(message, str) else BytesMessage(message))
+                assert await peer.next_message() == message
+                received = peer.bytes_received - before
+                if message is COMPRESSIBLE:
+                    assert received < len(COMPRESSIBLE) // 4, received
+            for i, part in enumerate(FRAGMENTS):
+                await peer.send(TextMessage(part, message_finished=i == len(FRAGMENTS) - 1))
+            assert await peer.next_message() == "".join(FRAGMENTS)
+            await peer.send(CloseConnection(code=1000))
+            assert isinstance(await peer.next_event(), CloseConnection)
+            assert peer.ws.state is ConnectionState.CLOSED
+            writer.close()
+            await writer.wait_closed()
+
+    asyncio.run(run())
