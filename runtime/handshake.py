@@ -494,14 +494,8 @@ class H11Handshake:
             msg = f"Invalid header, {name.decode('ascii', 'replace')!r} is not ASCII"
             raise RemoteProtocolError(msg, event_hint=_reject_hint()) from exc
 
-        if connection_tokens is None or not any(
-            token.lower() == CONNECTION_UPGRADE_TOKEN for token in connection_tokens
-        ):
-            msg = "Missing header, 'Connection: Upgrade'"
-            raise RemoteProtocolError(msg, event_hint=_reject_hint())
-        if upgrade.lower() != WEBSOCKET_UPGRADE:
-            msg = f"Missing header, 'Upgrade: {WEBSOCKET_UPGRADE.decode()}'"
-            raise RemoteProtocolError(msg, event_hint=_reject_hint())
+        _require_connection_upgrade(connection_tokens)
+        _require_upgrade_websocket(upgrade)
         if accept != generate_accept_token(self._nonce):
             msg = "Bad accept token"
             raise RemoteProtocolError(msg, event_hint=_reject_hint())
@@ -529,6 +523,22 @@ def _ascii(value: str | bytes, what: str) -> bytes:
 def _bytes_headers(headers: Iterable[tuple[bytes | str, bytes | str]]) -> Iterable[tuple[bytes, object]]:
     for name, value in headers:
         yield (name.encode("latin-1") if isinstance(name, str) else name), value
+
+
+def _require_connection_upgrade(connection_tokens: list[str] | None) -> None:
+    """RFC 6455 §4.1/§4.2.1: ``Connection`` must list the ``upgrade`` token (any case)."""
+    if connection_tokens is None or not any(
+        token.lower() == CONNECTION_UPGRADE_TOKEN for token in connection_tokens
+    ):
+        msg = "Missing header, 'Connection: Upgrade'"
+        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+
+
+def _require_upgrade_websocket(upgrade: bytes) -> None:
+    """RFC 6455 §4.1/§4.2.1: ``Upgrade`` must be ``websocket`` (any case)."""
+    if upgrade.lower() != WEBSOCKET_UPGRADE:
+        msg = f"Missing header, 'Upgrade: {WEBSOCKET_UPGRADE.decode()}'"
+        raise RemoteProtocolError(msg, event_hint=_reject_hint())
 
 
 def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes]:
@@ -578,11 +588,7 @@ def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes]:
         msg = f"Invalid header, {what!r} is not valid ASCII/IDNA"
         raise RemoteProtocolError(msg, event_hint=_reject_hint()) from exc
 
-    if connection_tokens is None or not any(
-        token.lower() == CONNECTION_UPGRADE_TOKEN for token in connection_tokens
-    ):
-        msg = "Missing header, 'Connection: Upgrade'"
-        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+    _require_connection_upgrade(connection_tokens)
     if version != WEBSOCKET_VERSION:
         msg = "Missing header, 'Sec-WebSocket-Version'"
         raise RemoteProtocolError(
@@ -595,9 +601,7 @@ def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes]:
     if key is None:
         msg = "Missing header, 'Sec-WebSocket-Key'"
         raise RemoteProtocolError(msg, event_hint=_reject_hint())
-    if upgrade.lower() != WEBSOCKET_UPGRADE:
-        msg = f"Missing header, 'Upgrade: {WEBSOCKET_UPGRADE.decode()}'"
-        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+    _require_upgrade_websocket(upgrade)
     if host is None:
         msg = "Missing header, 'Host'"
         raise RemoteProtocolError(msg, event_hint=_reject_hint())
