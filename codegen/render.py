@@ -66,6 +66,26 @@ def _edges(transitions: list[Transition], inputs) -> list[dict]:
     return edges
 
 
+def _sided_graph(spec: Spec, transitions: list[Transition], inputs, initial: str, describe) -> list[dict]:
+    """One cluster per connection type: its states (in order of appearance) and grouped edges."""
+    sides = []
+    for ctype in spec.connection_types:
+        own = [t for t in transitions if t.side == ctype.name]
+        names: list[str] = [initial]
+        for t in own:
+            for name in (t.source, t.target):
+                if name not in names:
+                    names.append(name)
+        leaving = {t.source for t in own if t.target != t.source}
+        sides.append({
+            "name": ctype.name,
+            "doc": ctype.doc,
+            "nodes": [{"name": n, "terminal": n not in leaving, **describe(n)} for n in names],
+            "edges": _edges(own, inputs),
+        })
+    return sides
+
+
 def render_sources(spec: Spec) -> dict[str, str]:
     """Map of repository-relative path -> text for every generated text file."""
     env = _environment()
@@ -107,21 +127,8 @@ def render_sources(spec: Spec) -> dict[str, str]:
     emit("diagrams/connection.dot", "connection.dot.j2", [src["connection.yaml"]],
          nodes=nodes, entry=entry, edges=_edges(spec.connection_transitions, spec.connection_inputs))
 
-    sides = []
-    for ctype in spec.connection_types:
-        transitions = [t for t in spec.handshake_transitions if t.side == ctype.name]
-        names: list[str] = [spec.initial_state]
-        for t in transitions:
-            for name in (t.source, t.target):
-                if name not in names:
-                    names.append(name)
-        leaving = {t.source for t in transitions if t.target != t.source}
-        sides.append({
-            "name": ctype.name,
-            "doc": ctype.doc,
-            "nodes": [{"name": n, "value": states[n].value, "terminal": n not in leaving} for n in names],
-            "edges": _edges(transitions, spec.handshake_inputs),
-        })
+    sides = _sided_graph(spec, spec.handshake_transitions, spec.handshake_inputs, spec.initial_state,
+                         lambda name: {"value": states[name].value})
     emit("diagrams/handshake.dot", "handshake.dot.j2", [src["handshake.yaml"], src["connection.yaml"]],
          sides=sides, initial=spec.initial_state)
 
@@ -132,21 +139,8 @@ def render_sources(spec: Spec) -> dict[str, str]:
          token_chars=token_chars, input_const={i.name: i.const for i in spec.pmd_inputs},
          value_rules=PMD_VALUE_RULES, kinds=PMD_KINDS)
     pmd_states = {s.name: s for s in spec.pmd_states}
-    pmd_sides = []
-    for ctype in spec.connection_types:
-        transitions = [t for t in spec.pmd_transitions if t.side == ctype.name]
-        names = [spec.pmd_initial]
-        for t in transitions:
-            for name in (t.source, t.target):
-                if name not in names:
-                    names.append(name)
-        leaving = {t.source for t in transitions if t.target != t.source}
-        pmd_sides.append({
-            "name": ctype.name,
-            "doc": ctype.doc,
-            "nodes": [{"name": n, "doc": pmd_states[n].doc, "terminal": n not in leaving} for n in names],
-            "edges": _edges(transitions, spec.pmd_inputs),
-        })
+    pmd_sides = _sided_graph(spec, spec.pmd_transitions, spec.pmd_inputs, spec.pmd_initial,
+                             lambda name: {"doc": pmd_states[name].doc})
     emit("diagrams/permessage_deflate.dot", "permessage_deflate.dot.j2", pmd_sources,
          sides=pmd_sides, initial=spec.pmd_initial)
     return out
