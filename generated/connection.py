@@ -13,6 +13,11 @@ class ConnectionState(Enum):
     RFC 6455, Section 4 - Opening Handshake: the state of a WebSocket connection.
     """
 
+    # Members are singletons compared by identity, so the identity hash is
+    # consistent with equality; Enum's default hashes the name in Python code,
+    # which every transition-table lookup on the hot path would pay for.
+    __hash__ = object.__hash__
+
     #: The opening handshake is in progress. (RFC 6455 §4)
     CONNECTING = 0
 
@@ -34,6 +39,8 @@ class ConnectionState(Enum):
 
 class ConnectionType(Enum):
     """An enumeration of connection types: which end of the connection this is."""
+
+    __hash__ = object.__hash__  # identity, as for ConnectionState
 
     #: This endpoint opened the TCP connection and sends the upgrade request; it masks its frames. (RFC 6455 §4.1)
     CLIENT = 1
