@@ -322,7 +322,7 @@ def _load_connection(spec: Spec, doc: Located) -> None:
 
 def _load_handshake(spec: Spec, doc: Located) -> None:
     for key, kind in (("version", str), ("upgrade_token", str), ("connection_token", str),
-                      ("accept_guid", str), ("nonce_bytes", int), ("method", str),
+                      ("accept_guid", str), ("nonce_bytes", int), ("method", str), ("http_version", str),
                       ("switching_protocols", int), ("bad_request", int), ("upgrade_required", int)):
         spec.handshake_constants[key] = doc.section(key, kind)
     headers = doc.records("headers", {"name": req(str), "value": req(str), "rfc": req(str)})

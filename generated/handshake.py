@@ -28,6 +28,9 @@ NONCE_BYTES = 16
 #: The HTTP method of the upgrade request (RFC 6455 §4.1).
 METHOD = b'GET'
 
+#: The HTTP version of the upgrade request: 1.1 or later; we speak 1.1 (RFC 6455 §4.1).
+HTTP_VERSION = b'1.1'
+
 #: The status code that accepts the upgrade (RFC 6455 §4.2.2).
 SWITCHING_PROTOCOLS = 101
 

@@ -14,6 +14,8 @@ the table does not list is refused: a send raises
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import deque
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -26,7 +28,9 @@ from ._generated.handshake import (
     CONNECTION_UPGRADE,
     CONTENT_LENGTH,
     HEADER_SPELLING,
+    HTTP_VERSION,
     METHOD,
+    NONCE_BYTES,
     UPGRADE_REQUIRED,
     CONNECTION_UPGRADE_TOKEN,
     HOST,
@@ -525,6 +529,14 @@ def _bytes_headers(headers: Iterable[tuple[bytes | str, bytes | str]]) -> Iterab
         yield (name.encode("latin-1") if isinstance(name, str) else name), value
 
 
+def _valid_key(key: bytes) -> bool:
+    """RFC 6455 §4.2.1: the key is a nonce of 16 random bytes, base64-encoded (24 ASCII bytes)."""
+    try:
+        return len(base64.b64decode(key, validate=True)) == NONCE_BYTES
+    except (binascii.Error, ValueError):
+        return False
+
+
 def _require_connection_upgrade(connection_tokens: list[str] | None) -> None:
     """RFC 6455 §4.1/§4.2.1: ``Connection`` must list the ``upgrade`` token (any case)."""
     if connection_tokens is None or not any(
@@ -550,6 +562,9 @@ def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes]:
     """
     if event.method != METHOD:
         msg = "Request method must be GET"
+        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+    if event.http_version != HTTP_VERSION:
+        msg = f"Request must be HTTP/{HTTP_VERSION.decode()}, got HTTP/{event.http_version.decode('ascii', 'replace')} (RFC 6455 §4.1)"
         raise RemoteProtocolError(msg, event_hint=_reject_hint())
     connection_tokens = None
     extensions: list[str] = []
@@ -600,6 +615,9 @@ def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes]:
         )
     if key is None:
         msg = "Missing header, 'Sec-WebSocket-Key'"
+        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+    if not _valid_key(key):
+        msg = f"Invalid Sec-WebSocket-Key {key!r}: expected {NONCE_BYTES} bytes, base64-encoded (RFC 6455 §4.2.1)"
         raise RemoteProtocolError(msg, event_hint=_reject_hint())
     _require_upgrade_websocket(upgrade)
     if host is None:
