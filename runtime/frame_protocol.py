@@ -42,6 +42,7 @@ from ._generated.close_codes import (
     MIN_LIBRARY_CLOSE_REASON,
     MIN_PRIVATE_CLOSE_REASON,
     MIN_PROTOCOL_CLOSE_REASON,
+    REGISTERED_CLOSE_CODES,
     CloseReason,
     may_appear_on_wire,
 )
@@ -65,6 +66,7 @@ from ._generated.framing import (
     RsvBits,
 )
 from ._generated.opcodes import CONTROL_OPCODES, Opcode
+from .utilities import LocalProtocolError
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -298,6 +300,18 @@ def _truncate_utf8(data: bytes, nbytes: int) -> bytes:
     while cut > 0 and (data[cut] & 0xC0) == 0x80:
         cut -= 1
     return data[:cut]
+
+
+def _unsendable_close_code(code: object) -> str:
+    """Why ``code`` may not go in a Close frame, for a LocalProtocolError."""
+    registered = REGISTERED_CLOSE_CODES.get(code) if isinstance(code, int) else None
+    if registered is not None:
+        name, meaning, source = registered
+        why = f"{name} is local-only and must not be sent in a Close frame: {meaning} ({source})"
+    else:
+        why = (f"it is neither a registered code nor in {MIN_LIBRARY_CLOSE_REASON}-{MAX_PRIVATE_CLOSE_REASON} "
+               "(RFC 6455 §7.4.2)")
+    return f"close code {code!r} may not be sent: {why}"
 
 
 class Buffer:
@@ -845,33 +859,28 @@ class FrameProtocol:
     def close(self, code: int | None = None, reason: str | None = None) -> bytes:
         """Serialize a Close frame (RFC 6455 section 5.5.1).
 
-        :param code: close code, or None for an empty payload.
-            ``CloseReason.NO_STATUS_RCVD`` (the member itself) also means an
-            empty payload; any other local-only code (1005, 1006, 1015, see
-            ``LOCAL_ONLY_CLOSE_REASONS``) is replaced by 1000, as wsproto does.
+        :param code: close code (int), or ``None`` (or 1005 NO_STATUS_RCVD,
+            as in the ``response()`` of a Close that carried no code) for an
+            empty payload. Any other code must be one that may appear on the
+            wire (spec/close_codes.yaml: registered codes except 1004, 1006
+            and 1015, and 3000-4999).
         :param reason: text reason; encoded as UTF-8 and truncated at a
             character boundary to ``MAX_CLOSE_REASON_BYTES`` (123) bytes.
         :returns: the frame's wire bytes.
-        :raises TypeError: a reason without a code.
-        :raises ValueError: a code that is not an int in range(0, 65536)
-            (wsproto lets ``struct.error`` escape here).
+        :raises LocalProtocolError: a code that may not be sent (naming it
+            and why; wsproto silently rewrites or sends such codes), or a
+            reason without a code.
         """
-        if code is CloseReason.NO_STATUS_RCVD:
-            code = None
-        if code is None and reason:
-            msg = "cannot specify a reason without a code"
-            raise TypeError(msg)
-        if code in LOCAL_ONLY_CLOSE_REASONS:
-            code = CloseReason.NORMAL_CLOSURE
-        if code is None:
+        if code is None or code == CloseReason.NO_STATUS_RCVD:
+            if reason:
+                msg = f"cannot send a close reason without a close code (code {code}, RFC 6455 §5.5.1)"
+                raise LocalProtocolError(msg)
             payload = b""
         else:
-            try:
-                payload = _CLOSE_CODE.pack(code)
-            except struct.error:
-                msg = f"close code must be an int in range(0, 65536), got {code!r}"
-                raise ValueError(msg) from None
-            if reason is not None:
+            if not isinstance(code, int) or not may_appear_on_wire(code):
+                raise LocalProtocolError(_unsendable_close_code(code))
+            payload = _CLOSE_CODE.pack(code)
+            if reason:
                 payload += _truncate_utf8(reason.encode("utf-8"), MAX_CLOSE_REASON_BYTES)
         return self._serialize_frame(Opcode.CLOSE, payload)
 

@@ -124,3 +124,22 @@ def test_fragmented_message_across_reads_and_split_bytes() -> None:
     text = "".join(e.data for e in received)
     assert text == "héllo wörld"
     assert received[-1].message_finished and not received[0].message_finished
+
+
+@pytest.mark.parametrize("code", [1004, 1006, 1015, 999, 5000])
+def test_unsendable_close_code_raises_and_keeps_state(code: int) -> None:
+    client, _ = pair()
+    with pytest.raises(LocalProtocolError, match=f"close code {code} may not be sent"):
+        client.send(CloseConnection(code, "x"))
+    assert client.state is ConnectionState.OPEN
+
+
+def test_answering_a_close_without_code() -> None:
+    """A Close with no payload arrives as 1005; its response() goes back as an empty Close."""
+    client, server = pair()
+    server.receive_data(bytes([0x88, 0x80, 0, 0, 0, 0]))  # masked Close, empty payload
+    (event,) = server.events()
+    assert event == CloseConnection(CloseReason.NO_STATUS_RCVD, "")
+    wire = server.send(event.response())
+    assert wire == b"\x88\x00"
+    assert server.state is ConnectionState.CLOSED
