@@ -29,7 +29,12 @@ import sys
 from typing import Callable
 from urllib.parse import urlsplit
 
-from wsspec import ConnectionType, WSConnection
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from echo_server import MessageAssembler, MessageTooBig  # noqa: E402  (the server example's assembler)
+
+from wsspec import ConnectionType, WSConnection  # noqa: E402
 from wsspec.connection import ConnectionState
 from wsspec.events import (
     AcceptConnection,
@@ -90,8 +95,7 @@ async def echo(
         compression = PerMessageDeflate()
         compression.max_message_size = max_message_size
         extensions.append(compression)
-    parts: list = []  # the fragments of the message being received
-    size = 0  # their total length
+    messages = MessageAssembler(max_message_size)
     closed = CloseConnection(code=CloseReason.ABNORMAL_CLOSURE)
     try:
         writer.write(ws.send(Request(host=f"{host}:{port}", target=target, extensions=extensions)))
@@ -106,27 +110,17 @@ async def echo(
                 if isinstance(event, (TextMessage, BytesMessage)):
                     if ws.state is not ConnectionState.OPEN:
                         continue  # we are closing: nothing more is echoed
-                    size += len(event.data)
-                    if size > max_message_size:
-                        parts.clear()
-                        reason = f"messages are limited to {max_message_size} bytes"
-                        writer.write(ws.send(CloseConnection(CloseReason.MESSAGE_TOO_BIG, reason)))
+                    try:
+                        whole = messages.add(event)
+                    except MessageTooBig as exc:
+                        writer.write(ws.send(CloseConnection(CloseReason.MESSAGE_TOO_BIG, str(exc))))
                         continue
-                    if not event.message_finished:
-                        parts.append(event.data)
-                        continue
-                    if parts:
-                        parts.append(event.data)
-                        whole = ("" if isinstance(event, TextMessage) else b"").join(parts)
-                        parts.clear()
-                    else:
-                        whole = event.data  # an unfragmented message: no copy
-                    size = 0
+                    if whole is None:
+                        continue  # more fragments to come
                     if on_message is not None:
                         on_message(whole)
                     if reply:
-                        message = TextMessage(whole) if isinstance(event, TextMessage) else BytesMessage(whole)
-                        writer.write(ws.send(message))
+                        writer.write(ws.send(TextMessage(whole) if isinstance(whole, str) else BytesMessage(whole)))
                 elif isinstance(event, Ping):
                     if ws.state is ConnectionState.OPEN:
                         writer.write(ws.send(event.response()))

@@ -56,6 +56,46 @@ CLOSE_TIMEOUT = 5.0
 MAX_MESSAGE_SIZE = 64 * 1024 * 1024
 
 
+class MessageTooBig(Exception):
+    """A message grew past the assembler's limit; the text says the limit."""
+
+
+class MessageAssembler:
+    """
+    Joins the chunks wsspec delivers (``TextMessage``/``BytesMessage`` events,
+    possibly many per message) into whole messages, refusing any larger than
+    ``max_message_size`` (bytes for binary, characters for text).
+    """
+
+    def __init__(self, max_message_size: int) -> None:
+        self.max_message_size = max_message_size
+        self._parts: list = []
+        self._size = 0
+
+    def add(self, event: TextMessage | BytesMessage) -> str | bytes | None:
+        """
+        The whole message (``str`` or ``bytes``) once ``event`` finishes it,
+        else ``None``.
+
+        :raises MessageTooBig: the message passed the limit; its chunks are dropped.
+        """
+        self._size += len(event.data)
+        if self._size > self.max_message_size:
+            self._parts.clear()
+            self._size = 0
+            raise MessageTooBig(f"messages are limited to {self.max_message_size} bytes")
+        if not event.message_finished:
+            self._parts.append(event.data)
+            return None
+        self._size = 0
+        if not self._parts:
+            return event.data  # an unfragmented message: no copy
+        self._parts.append(event.data)
+        whole = ("" if isinstance(event, TextMessage) else b"").join(self._parts)
+        self._parts.clear()
+        return whole
+
+
 async def serve_connection(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
@@ -75,8 +115,7 @@ async def serve_connection(
         are inflated, before anything larger is allocated.
     """
     ws = WSConnection(ConnectionType.SERVER)
-    parts: list = []  # the fragments of the message being received
-    size = 0  # their total length
+    messages = MessageAssembler(max_message_size)
     try:
         while ws.state is not ConnectionState.CLOSED:
             if ws.state is ConnectionState.LOCAL_CLOSING:
@@ -103,24 +142,14 @@ async def serve_connection(
                 elif isinstance(event, (TextMessage, BytesMessage)):
                     if ws.state is not ConnectionState.OPEN:
                         continue  # we are closing: nothing more is echoed
-                    size += len(event.data)
-                    if size > max_message_size:
-                        parts.clear()
-                        reason = f"messages are limited to {max_message_size} bytes"
-                        writer.write(ws.send(CloseConnection(CloseReason.MESSAGE_TOO_BIG, reason)))
+                    try:
+                        whole = messages.add(event)
+                    except MessageTooBig as exc:
+                        writer.write(ws.send(CloseConnection(CloseReason.MESSAGE_TOO_BIG, str(exc))))
                         continue
-                    if not event.message_finished:
-                        parts.append(event.data)
-                        continue
-                    if parts:
-                        parts.append(event.data)
-                        whole = ("" if isinstance(event, TextMessage) else b"").join(parts)
-                        parts.clear()
-                    else:
-                        whole = event.data  # an unfragmented message: no copy
-                    size = 0
-                    reply = TextMessage(whole) if isinstance(event, TextMessage) else BytesMessage(whole)
-                    writer.write(ws.send(reply))
+                    if whole is None:
+                        continue  # more fragments to come
+                    writer.write(ws.send(TextMessage(whole) if isinstance(whole, str) else BytesMessage(whole)))
                 elif isinstance(event, Ping):
                     if ws.state is ConnectionState.OPEN:
                         writer.write(ws.send(event.response()))
