@@ -323,7 +323,8 @@ def _load_connection(spec: Spec, doc: Located) -> None:
 def _load_handshake(spec: Spec, doc: Located) -> None:
     for key, kind in (("version", str), ("upgrade_token", str), ("connection_token", str),
                       ("accept_guid", str), ("nonce_bytes", int), ("method", str), ("http_version", str),
-                      ("switching_protocols", int), ("bad_request", int), ("upgrade_required", int)):
+                      ("switching_protocols", int), ("bad_request", int), ("upgrade_required", int),
+                      ("max_incomplete_event_size", int), ("headers_too_large", int)):
         spec.handshake_constants[key] = doc.section(key, kind)
     headers = doc.records("headers", {"name": req(str), "value": req(str), "rfc": req(str)})
     _unique(doc, headers, "name", "header constant")

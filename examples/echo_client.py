@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from echo_server import MessageAssembler, MessageTooBig  # noqa: E402  (the server example's assembler)
+from echo_server import MessageAssembler  # noqa: E402  (the server example's assembler)
 
 from wsspec import ConnectionType, WSConnection  # noqa: E402
 from wsspec.connection import ConnectionState
@@ -77,10 +77,10 @@ async def echo(
         read what a server announces).
     :param on_message: called with every whole message received, ``str`` for
         text and ``bytes`` for binary, before it is echoed.
-    :param max_message_size: the largest message accepted, in bytes (in
-        characters for text); a larger one makes the client close with code
-        1009 (MESSAGE_TOO_BIG). Compressed messages are stopped while they
-        are inflated, before anything larger is allocated.
+    :param max_message_size: the largest message accepted, in bytes (UTF-8
+        bytes for text); wsspec fails a larger one with code 1009
+        (MESSAGE_TOO_BIG), compressed messages while they are inflated,
+        before anything larger is allocated.
     :returns: the ``CloseConnection`` that ended the session: the server's
         Close (or its answer to ours), a protocol error the client failed
         the connection for (its code: 1002, 1007, ...), or code 1006 if TCP
@@ -89,13 +89,9 @@ async def echo(
     :raises wsspec.utilities.RemoteProtocolError: its handshake response is invalid.
     """
     reader, writer = await asyncio.open_connection(host, port)
-    ws = WSConnection(ConnectionType.CLIENT)
-    extensions = []
-    if deflate:
-        compression = PerMessageDeflate()
-        compression.max_message_size = max_message_size
-        extensions.append(compression)
-    messages = MessageAssembler(max_message_size)
+    ws = WSConnection(ConnectionType.CLIENT, max_message_size=max_message_size)
+    extensions = [PerMessageDeflate()] if deflate else []
+    messages = MessageAssembler()
     closed = CloseConnection(code=CloseReason.ABNORMAL_CLOSURE)
     try:
         writer.write(ws.send(Request(host=f"{host}:{port}", target=target, extensions=extensions)))
@@ -110,11 +106,7 @@ async def echo(
                 if isinstance(event, (TextMessage, BytesMessage)):
                     if ws.state is not ConnectionState.OPEN:
                         continue  # we are closing: nothing more is echoed
-                    try:
-                        whole = messages.add(event)
-                    except MessageTooBig as exc:
-                        writer.write(ws.send(CloseConnection(CloseReason.MESSAGE_TOO_BIG, str(exc))))
-                        continue
+                    whole = messages.add(event)
                     if whole is None:
                         continue  # more fragments to come
                     if on_message is not None:

@@ -76,7 +76,7 @@ RECEIVE_PONG = 'receive_pong'
 #: receive: A Close frame arrives. Event: CloseConnection. (RFC 6455 §5.5.1)
 RECEIVE_CLOSE = 'receive_close'
 
-#: receive: The peer's bytes break the protocol (bad frame, invalid UTF-8, bad close code). The application gets a CloseConnection whose code says why; the parser stops and later bytes are ignored. The application should send the event's response() and close the transport (_Fail the WebSocket Connection_). Event: CloseConnection(1002 / 1007 / ...). (RFC 6455 §7.1.7)
+#: receive: The peer's bytes break the protocol (bad frame, invalid UTF-8, bad close code: 1002/1007) or a size limit (max_message_size, max_frame_size: 1009). The application gets a CloseConnection whose code says why; the parser stops and later bytes are ignored. From OPEN, the Close with that code is queued (Connection.data_to_send(), or the application sends the event's response() instead); then the transport is closed (_Fail the WebSocket Connection_). Event: CloseConnection(1002 / 1007 / ...). (RFC 6455 §7.1.7, §10.4)
 PROTOCOL_ERROR = 'protocol_error'
 
 #: receive: The transport closed (receive_data(None)) with or without a Close frame. Event: CloseConnection(1006). (RFC 6455 §7.1.5)

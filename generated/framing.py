@@ -70,3 +70,6 @@ MASKING_KEY_LENGTH = 4
 
 #: A Close payload starts with a 2-byte close code in network order. (RFC 6455 §5.5.1)
 CLOSE_CODE_LENGTH = 2
+
+#: The default max_message_size, in bytes (16 MiB): a message, after inflation, or a frame header announcing more fails the connection with 1009. The default of uvicorn's and hypercorn's WebSocket size limits, and Autobahn's largest message (case 9.1.6) fits. (RFC 6455 §10.4)
+DEFAULT_MAX_MESSAGE_SIZE = 16777216

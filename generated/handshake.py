@@ -40,6 +40,13 @@ BAD_REQUEST = 400
 #: The status code refusing an unsupported Sec-WebSocket-Version (RFC 6455 §4.4).
 UPGRADE_REQUIRED = 426
 
+#: The default bound, in bytes, on an HTTP head still being received
+#: (h11's ``max_incomplete_event_size``); a longer head is refused.
+DEFAULT_MAX_INCOMPLETE_EVENT_SIZE = 16384
+
+#: The status code refusing a request head over that bound (RFC 6585 §5).
+HEADERS_TOO_LARGE = 431
+
 # Header names, lowercase as h11 gives them when receiving.
 HOST = b'host'  # RFC 6455 §4.1
 UPGRADE = b'upgrade'  # RFC 6455 §4.1

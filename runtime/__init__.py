@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from . import connection, events, extensions, frame_protocol, handshake, typing, utilities
 from .connection import Connection, ConnectionState, ConnectionType
+from ._generated.framing import DEFAULT_MAX_MESSAGE_SIZE
+from ._generated.handshake import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
 from .handshake import H11Handshake
 
 if TYPE_CHECKING:
@@ -32,11 +34,33 @@ class WSConnection:
     the connection itself, behind one object.
 
     :param connection_type: ``ConnectionType.CLIENT`` or ``ConnectionType.SERVER``.
+    :param max_message_size: keyword-only; the most bytes a received message
+        may carry after inflation (default 16 MiB; ``None``: no limit).
+    :param max_frame_size: keyword-only; the most payload bytes a received
+        frame may announce (default ``None``: bounded by ``max_message_size``).
+    :param max_incomplete_event_size: keyword-only; the most bytes of the
+        peer's HTTP head buffered during the handshake (default 16 KiB).
+
+    See :class:`~wsspec.connection.Connection` for what happens over a limit
+    (``CloseConnection(1009)``, a queued Close, :meth:`data_to_send`).
+    :raises LocalProtocolError: an invalid limit.
     """
 
-    def __init__(self, connection_type: ConnectionType) -> None:
+    def __init__(
+        self,
+        connection_type: ConnectionType,
+        *,
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size: int | None = None,
+        max_incomplete_event_size: int = DEFAULT_MAX_INCOMPLETE_EVENT_SIZE,
+    ) -> None:
         self.client = connection_type is ConnectionType.CLIENT
-        self.handshake = H11Handshake(connection_type)
+        self.handshake = H11Handshake(
+            connection_type,
+            max_message_size=max_message_size,
+            max_frame_size=max_frame_size,
+            max_incomplete_event_size=max_incomplete_event_size,
+        )
         self.connection: Connection | None = None
 
     @property
@@ -74,6 +98,17 @@ class WSConnection:
             self.connection = self.handshake.connection
             return data
         return self.connection.send(event)
+
+    def data_to_send(self) -> bytes:
+        """
+        Bytes queued for the peer without a :meth:`send`: the Close frame
+        owed after the peer broke the protocol or a size limit (see
+        :meth:`Connection.data_to_send <wsspec.connection.Connection.data_to_send>`);
+        ``b""`` if none.
+        """
+        if self.connection is None:
+            return b""
+        return self.connection.data_to_send()
 
     def receive_data(self, data: bytes | None) -> None:
         """

@@ -31,6 +31,7 @@ from ._generated.connection import (
     ConnectionState,
     ConnectionType,
 )
+from ._generated.framing import DEFAULT_MAX_MESSAGE_SIZE
 from ._generated.opcodes import Opcode
 from .events import (
     BytesMessage,
@@ -74,6 +75,17 @@ _RECEIVE_INPUTS: dict[Opcode, str] = {
 }
 
 
+def check_size_limit(name: str, value: object) -> int | None:
+    """``value`` if it is a valid size limit (``None`` or an int >= 0, bytes).
+
+    :raises LocalProtocolError: anything else, naming the option.
+    """
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value  # type: ignore[return-value]
+    msg = f"{name} must be None (no limit) or an int >= 0 (bytes), got {value!r}"
+    raise LocalProtocolError(msg)
+
+
 def _send_input(event: Event) -> str | None:
     kind = _SEND_INPUTS.get(type(event))
     if kind is None:
@@ -97,6 +109,23 @@ class Connection:
         returned by the handshake; ``None`` for none.
     :param trailing_data: bytes the peer sent after the handshake that the
         handshake already read; they are parsed at once.
+    :param max_message_size: keyword-only; the most bytes a received data
+        message may carry (after permessage-deflate inflation), or ``None``
+        for no limit. Default 16 MiB (``DEFAULT_MAX_MESSAGE_SIZE``, the
+        default of uvicorn and hypercorn). A frame header announcing more
+        than is left of it fails before any payload is buffered; inflated
+        output fails at the first byte over, and inflation never allocates
+        past it.
+    :param max_frame_size: keyword-only; the most payload bytes one received
+        frame may announce, or ``None`` (the default: every data frame is
+        already bounded by ``max_message_size``, control frames by 125).
+    :raises LocalProtocolError: a limit that is not ``None`` or an int >= 0.
+
+    Over a limit, :meth:`events` yields ``CloseConnection(1009, reason)``,
+    the state becomes ``REMOTE_CLOSING``, and the 1009 Close frame for the
+    peer is queued: :meth:`data_to_send` returns it (RFC 6455 §7.1.7).
+    Every other protocol error of the peer ends the same way with its own
+    code (1002, 1007).
     """
 
     def __init__(
@@ -104,12 +133,23 @@ class Connection:
         connection_type: ConnectionType,
         extensions: list[Extension] | None = None,
         trailing_data: bytes = b"",
+        *,
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size: int | None = None,
     ) -> None:
         self.client = connection_type is ConnectionType.CLIENT
+        self._max_message_size = check_size_limit("max_message_size", max_message_size)
+        self._max_frame_size = check_size_limit("max_frame_size", max_frame_size)
         self._extensions = list(extensions or [])
         self._events: deque[Event] = deque()
-        self._proto = FrameProtocol(self.client, self._extensions)
+        self._proto = FrameProtocol(
+            self.client, self._extensions, max_message_size=max_message_size, max_frame_size=max_frame_size
+        )
         self._state = ConnectionState.OPEN
+        # Why the connection is closing (for error messages), and the Close
+        # frame owed to the peer after its protocol error (data_to_send()).
+        self._closing_because: str | None = None
+        self._queued_close = b""
         self.receive_data(trailing_data)
 
     @property
@@ -121,6 +161,35 @@ class Connection:
     def extensions(self) -> list[Extension]:
         """The extensions in use on this connection (possibly empty)."""
         return self._extensions
+
+    @property
+    def max_message_size(self) -> int | None:
+        """The limit on a received message, in bytes (``None``: no limit)."""
+        return self._max_message_size
+
+    @property
+    def max_frame_size(self) -> int | None:
+        """The limit on a received frame's payload, in bytes (``None``: no limit)."""
+        return self._max_frame_size
+
+    def data_to_send(self) -> bytes:
+        """
+        Bytes the connection queued for the peer on its own, once: the Close
+        frame owed after the peer broke the protocol or a size limit (code
+        1002, 1007 or 1009, with the same reason as the ``CloseConnection``
+        event). Handing it out completes our side of the closing handshake:
+        the state becomes ``CLOSED``, and the transport should be closed
+        (RFC 6455 §7.1.7). ``b""`` if nothing is queued.
+
+        Sending the event's ``response()`` with :meth:`send` instead (as
+        wsproto applications do) sends that Close and drops the queued one;
+        either way exactly one Close goes out.
+        """
+        data = self._queued_close
+        if data:
+            self._queued_close = b""
+            self._state = TRANSITIONS[(self._state, SEND_CLOSE)]
+        return data
 
     def send(self, event: Event) -> bytes:
         """
@@ -138,7 +207,13 @@ class Connection:
         state = self._state
         next_state = TRANSITIONS.get((state, _send_input(event)))  # type: ignore[arg-type]
         if next_state is None:
-            raise LocalProtocolError(f"Event {event} cannot be sent in state {state}.")
+            msg = f"Event {event} cannot be sent in state {state}"
+            if self._closing_because is not None:
+                done = "closed" if state is ConnectionState.CLOSED else "closing"
+                msg += f": the connection is {done} because {self._closing_because}"
+                if self._queued_close:
+                    msg += "; send the queued Close (data_to_send()) and close the transport"
+            raise LocalProtocolError(msg + ".")
         proto = self._proto
         if isinstance(event, Message):
             data = proto.send_data(event.data, event.message_finished)
@@ -148,6 +223,9 @@ class Connection:
             data = proto.pong(event.payload)
         else:
             data = proto.close(event.code, event.reason)  # type: ignore[attr-defined]
+            self._queued_close = b""  # this Close replaces the queued one
+            if self._closing_because is None:
+                self._closing_because = f"we sent Close ({event.code})"  # type: ignore[attr-defined]
         self._state = next_state
         return data
 
@@ -170,6 +248,9 @@ class Connection:
             self._events.extend(self._parse())
             self._events.append(CloseConnection(code=CloseReason.ABNORMAL_CLOSURE))
             self._state = TRANSITIONS[(self._state, CONNECTION_LOST)]
+            self._queued_close = b""  # nobody left to send it to
+            if self._closing_because is None:
+                self._closing_because = "the transport was closed (1006)"
             return
         action = RECEIVE_BYTES.get(self._state)
         if action == "parse":
@@ -209,9 +290,23 @@ class Connection:
                     yield Pong(frame.payload)
                 else:  # CLOSE
                     code, reason = frame.payload
+                    if self._closing_because is None:
+                        self._closing_because = f"the peer sent Close ({code})"
                     yield CloseConnection(code=code, reason=reason)
                 if RECEIVE_BYTES.get(self._state) != "parse":
                     return  # nothing after a Close frame is read (RFC 6455 §5.5.1)
         except ParseFailed as exc:
-            self._state = TRANSITIONS[(self._state, PROTOCOL_ERROR)]
-            yield CloseConnection(code=exc.code, reason=str(exc))
+            yield self._protocol_error(exc)
+
+    def _protocol_error(self, exc: ParseFailed) -> CloseConnection:
+        """Apply the spec's protocol_error transition; queue the Close we owe."""
+        code, reason = exc.code, str(exc)
+        self._state = TRANSITIONS[(self._state, PROTOCOL_ERROR)]
+        self._closing_because = f"the peer's data failed ({int(code)}: {reason})"
+        if (self._state, SEND_CLOSE) in TRANSITIONS:
+            try:
+                self._queued_close = self._proto.close(code, reason)
+            except LocalProtocolError:
+                # An extension's code that may not go on the wire.
+                self._queued_close = self._proto.close(CloseReason.PROTOCOL_ERROR, reason)
+        return CloseConnection(code=code, reason=reason)

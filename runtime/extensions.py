@@ -64,6 +64,13 @@ from ._generated.permessage_deflate import (
     WINDOW_BITS_VALUES,
 )
 from .deflate import DeflateError, Deflater, Inflater
+
+#: The most inflated bytes handed over per piece of a compressed frame. A
+#: frame that inflates to more is delivered in pieces of this size, so the
+#: output of a small frame never sits in memory whole (a decompression bomb
+#: costs one piece, not its size). Not a protocol constant: the peer cannot
+#: observe it.
+INFLATE_CHUNK_SIZE = 256 * 1024
 from .frame_protocol import ParseFailed
 from .utilities import LocalProtocolError, RemoteProtocolError
 
@@ -581,8 +588,11 @@ class PerMessageDeflate(Extension):
         Inflation stops as soon as a message would exceed it, after
         producing at most ``max_message_size + 1`` bytes of output, and the
         connection fails with 1009 (MESSAGE_TOO_BIG): a decompression bomb
-        never gets to allocate its full size. Uncompressed messages are not
-        counted here. May be changed at any time.
+        never gets to allocate its full size. The connection's own
+        ``max_message_size`` (16 MiB by default, see
+        :class:`~wsspec.connection.Connection`) applies as well; the smaller
+        of the two wins. Uncompressed messages are not counted here. May be
+        changed at any time.
 
         :raises ConfigurationError: a negative size or a non-int.
         """
@@ -791,8 +801,17 @@ class PerMessageDeflate(Extension):
         self._inbound_size += len(out)
         return out
 
-    def _too_big(self) -> ParseFailed:
-        msg = f"compressed message inflates past max_message_size ({self._max_message_size} bytes)"
+    def _limit(self, proto: FrameDecoder | FrameProtocol) -> int | None:
+        """The tighter of our own limit and the connection's (``proto.max_message_size``)."""
+        own = self._max_message_size
+        connection = getattr(proto, "max_message_size", None)
+        if connection is None or (own is not None and own <= connection):
+            return own
+        return connection  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _too_big(limit: int) -> ParseFailed:
+        msg = f"compressed message inflates past max_message_size ({limit} bytes) (RFC 6455 §10.4)"
         return ParseFailed(msg, CloseReason.MESSAGE_TOO_BIG)
 
     def frame_inbound_payload_data(
@@ -811,18 +830,38 @@ class PerMessageDeflate(Extension):
         """
         if not self._frame_compressed:
             return data
-        inflater = self._inflater
-        limit = self._max_message_size
+        return self._inflate(proto, data)
+
+    def _inflate(self, proto: FrameDecoder | FrameProtocol, data: bytes) -> bytes:
+        """Inflate ``data`` (``b""``: drain), at most ``INFLATE_CHUNK_SIZE`` bytes, within the limit."""
+        limit = self._limit(proto)
+        room = None if limit is None else limit - self._inbound_size
+        size = INFLATE_CHUNK_SIZE if room is None or room >= INFLATE_CHUNK_SIZE else room + 1
         try:
-            if limit is None:
-                return self._inflated(inflater.inflate(data))  # type: ignore[union-attr]
-            room = limit - self._inbound_size
-            out = inflater.inflate(data, room + 1)  # type: ignore[union-attr]
+            out = self._inflater.inflate(data, size)  # type: ignore[union-attr]
         except DeflateError as exc:
             raise ParseFailed(f"{self.name}: {exc}", CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
-        if len(out) > room:
-            raise self._too_big()
+        if room is not None and len(out) > room:
+            raise self._too_big(limit)  # type: ignore[arg-type]
         return self._inflated(out)
+
+    def frame_inbound_pending(self) -> bool:
+        """
+        Whether inflated output of the payload already given is still held
+        back (a frame inflating to more than ``INFLATE_CHUNK_SIZE`` bytes).
+        The frame parser then calls :meth:`frame_inbound_drain` before
+        feeding more payload or ending the frame.
+        """
+        return self._frame_compressed and self._inflater is not None and self._inflater.pending
+
+    def frame_inbound_drain(self, proto: FrameDecoder | FrameProtocol) -> bytes:
+        """
+        The next piece (at most ``INFLATE_CHUNK_SIZE`` bytes) of output held
+        back by :meth:`frame_inbound_payload_data`.
+
+        :raises ParseFailed: 1007 / 1009 as :meth:`frame_inbound_payload_data`.
+        """
+        return self._inflate(proto, b"")
 
     def frame_inbound_complete(
         self, proto: FrameDecoder | FrameProtocol, fin: bool,
@@ -847,7 +886,7 @@ class PerMessageDeflate(Extension):
             return None
         self._message_compressed = self._frame_compressed = False
         inflater = self._inflater
-        limit = self._max_message_size
+        limit = self._limit(proto)
         try:
             if limit is None:
                 out = inflater.finish()  # type: ignore[union-attr]
@@ -855,7 +894,7 @@ class PerMessageDeflate(Extension):
                 room = limit - self._inbound_size
                 out = inflater.finish(room + 1)  # type: ignore[union-attr]
                 if len(out) > room:
-                    raise self._too_big()
+                    raise self._too_big(limit)
         except DeflateError as exc:
             raise ParseFailed(f"{self.name}: {exc}", CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
         self._inbound_size = 0

@@ -467,6 +467,15 @@ class FrameDecoder:
     :param extensions: enabled extensions; their ``frame_inbound_header``,
         ``frame_inbound_payload_data`` and ``frame_inbound_complete`` hooks
         are called for every frame.
+    :param max_message_size: the most bytes a data message may carry after
+        the extensions (i.e. inflated), or ``None`` for no limit. A frame
+        header announcing more than fits in what is left of the limit fails
+        before any of its payload is buffered; payload past the limit (e.g.
+        inflated output) fails at the first byte over. Both with code 1009
+        (RFC 6455 §10.4). Extensions read this attribute to bound their
+        output (``PerMessageDeflate`` never inflates past it).
+    :param max_frame_size: the most payload bytes a single frame header may
+        announce, or ``None`` for no limit; more fails with code 1009.
 
     Feed bytes with :meth:`receive_bytes` (split anywhere) and call
     :meth:`process_buffer` until it returns None.
@@ -476,9 +485,22 @@ class FrameDecoder:
         self,
         client: bool,
         extensions: list[Extension] | None = None,
+        *,
+        max_message_size: int | None = None,
+        max_frame_size: int | None = None,
     ) -> None:
         self.client = client
         self.extensions = extensions or []
+        self.max_message_size = max_message_size
+        self.max_frame_size = max_frame_size
+        # The data message in progress: whether one is open (a fragment
+        # without FIN arrived), the payload bytes its frame headers announced
+        # (on the wire), and the bytes delivered (after the extensions).
+        self._in_message = False
+        self._message_wire = 0
+        self._message_size = 0
+        # Index of the extension holding back output of the current frame.
+        self._draining: int | None = None
 
         # Receive buffer: unconsumed bytes are self._buf[self._pos:].
         self._buf = bytearray()
@@ -540,6 +562,8 @@ class FrameDecoder:
 
     def _process_buffer(self) -> Frame | None:
         header = self.header
+        if self._draining is not None:
+            return self._drain(header)  # type: ignore[arg-type]
         if header is None:
             if not self.parse_header():
                 return None
@@ -589,34 +613,81 @@ class FrameDecoder:
         self.payload_consumed += remaining
         finished = self.payload_consumed == payload_len
 
-        extensions = self.extensions
-        if extensions:
-            for extension in extensions:
-                result = extension.frame_inbound_payload_data(self, payload)
-                if isinstance(result, int):
-                    raise _extension_failed(result)
-                payload = bytes(result)
-            if finished:
-                final = bytearray()
-                for extension in extensions:
-                    result = extension.frame_inbound_complete(self, header.fin)
-                    if isinstance(result, int):
-                        raise _extension_failed(result)
-                    if result is not None:
-                        final += result
-                if final:
-                    payload += final
+        if self.extensions:
+            return self._through_extensions(header, payload, 0, finished)
 
         frame = Frame(self.effective_opcode, payload, finished, header.fin)  # type: ignore[arg-type]
-
         if finished:
-            self.header = None
-            self.effective_opcode = None
-            self._masking_key = None
+            self._end_frame(header)
         else:
             self.effective_opcode = Opcode.CONTINUATION
-
         return frame
+
+    def _end_frame(self, header: Header) -> None:
+        if header.fin and header.opcode not in _CONTROL:
+            self._in_message = False
+            self._message_wire = self._message_size = 0
+        self.header = None
+        self.effective_opcode = None
+        self._masking_key = None
+
+    def _through_extensions(self, header: Header, payload: bytes, first: int, wire_done: bool) -> Frame:
+        """Pass a piece of payload through ``extensions[first:]`` and make the Frame.
+
+        An extension that holds output back (``frame_inbound_pending()``,
+        e.g. PerMessageDeflate past ``INFLATE_CHUNK_SIZE``) is drained by
+        the following calls (:meth:`_drain`) before more payload is read or
+        the frame ends, so no piece exceeds its chunk size.
+        """
+        extensions = self.extensions
+        is_data = header.opcode not in _CONTROL
+        for index in range(first, len(extensions)):
+            extension = extensions[index]
+            result = extension.frame_inbound_payload_data(self, payload)
+            if isinstance(result, int):
+                raise _extension_failed(result)
+            payload = bytes(result)
+            if is_data and self._draining is None:
+                pending = getattr(extension, "frame_inbound_pending", None)
+                if pending is not None and pending():
+                    self._draining = index
+        finished = wire_done and self._draining is None
+        if finished:
+            final = bytearray()
+            for extension in extensions:
+                result = extension.frame_inbound_complete(self, header.fin)
+                if isinstance(result, int):
+                    raise _extension_failed(result)
+                if result is not None:
+                    final += result
+            if final:
+                payload += final
+        if is_data and self.max_message_size is not None:
+            # The wire length was checked in parse_header(); this bounds
+            # what the extensions made of it (PerMessageDeflate stops
+            # inflating at the limit itself).
+            self._message_size += len(payload)
+            if self._message_size > self.max_message_size:
+                raise self._too_big(f"message of more than {self.max_message_size} bytes")
+
+        frame = Frame(self.effective_opcode, payload, finished, header.fin)  # type: ignore[arg-type]
+        if finished:
+            self._end_frame(header)
+        else:
+            self.effective_opcode = Opcode.CONTINUATION
+        return frame
+
+    def _drain(self, header: Header) -> Frame:
+        """The next piece of output an extension held back (see :meth:`_through_extensions`)."""
+        index = self._draining
+        extension = self.extensions[index]  # type: ignore[index]
+        result = extension.frame_inbound_drain(self)  # type: ignore[attr-defined]
+        if isinstance(result, int):
+            raise _extension_failed(result)
+        if not extension.frame_inbound_pending():  # type: ignore[attr-defined]
+            self._draining = None
+        wire_done = self.payload_consumed == header.payload_len
+        return self._through_extensions(header, bytes(result), index + 1, wire_done)  # type: ignore[operator]
 
     def parse_header(self) -> bool:
         """Parse the next frame header from the buffer if it is complete.
@@ -688,6 +759,8 @@ class FrameDecoder:
             if not has_mask and not self.client:
                 msg = "server received unexpected unmasked frame"
                 raise ParseFailed(msg)
+            if opcode not in _CONTROL:
+                self._check_size(opcode, fin, payload_len)
             if has_mask:
                 header_len += MASKING_KEY_LENGTH
                 if available < header_len:
@@ -709,6 +782,38 @@ class FrameDecoder:
         self.payload_required = payload_len if opcode in _CONTROL else 0
         self.payload_consumed = 0
         return True
+
+    def _too_big(self, what: str) -> ParseFailed:
+        return ParseFailed(f"{what} (RFC 6455 §10.4)", CloseReason.MESSAGE_TOO_BIG)
+
+    def _check_size(self, opcode: Opcode, fin: bool, payload_len: int) -> None:
+        """Apply the size limits to a data frame's header, before its payload.
+
+        :raises ParseFailed: code 1009 if the frame announces more than
+            ``max_frame_size`` or than is left of ``max_message_size``;
+            code 1002 for a CONTINUATION frame with no message in progress
+            or a TEXT/BINARY frame inside one (RFC 6455 §5.4).
+        """
+        max_frame_size = self.max_frame_size
+        if max_frame_size is not None and payload_len > max_frame_size:
+            raise self._too_big(
+                f"frame header announces {payload_len} bytes, more than max_frame_size ({max_frame_size} bytes)"
+            )
+        continuation = opcode is Opcode.CONTINUATION
+        if continuation is not self._in_message:
+            # RFC 6455 §5.4, found at the header, whatever the frame's size.
+            msg = "unexpected CONTINUATION" if continuation else f"expected CONTINUATION, got {opcode!r}"
+            raise ParseFailed(msg)
+        wire = (self._message_wire if continuation else 0) + payload_len
+        self._message_wire = wire
+        if not continuation:
+            self._message_size = 0
+        self._in_message = not fin
+        max_message_size = self.max_message_size
+        if max_message_size is not None and wire > max_message_size:
+            raise self._too_big(
+                f"message of at least {wire} bytes, more than max_message_size ({max_message_size} bytes)"
+            )
 
     def extension_processing(
         self,
@@ -755,17 +860,31 @@ class FrameProtocol:
         incoming frames must not be), False for the server side.
     :param extensions: negotiated extensions; only those whose ``enabled()``
         returns True are used.
+    :param max_message_size: the most bytes (after inflation) a received data
+        message may carry; ``None`` (the default here, as in wsproto) for no
+        limit. See :class:`FrameDecoder`.
+    :param max_frame_size: the most payload bytes a received frame may
+        announce; ``None`` for no limit.
 
     Outgoing methods return the wire bytes to send. Incoming bytes are fed
     with :meth:`receive_bytes` and read back as frames with
     :meth:`received_frames`.
     """
 
-    def __init__(self, client: bool, extensions: list[Extension]) -> None:
+    def __init__(
+        self,
+        client: bool,
+        extensions: list[Extension],
+        *,
+        max_message_size: int | None = None,
+        max_frame_size: int | None = None,
+    ) -> None:
         self.client = client
         self.extensions = [ext for ext in extensions if ext.enabled()]
 
-        self._frame_decoder = FrameDecoder(self.client, self.extensions)
+        self._frame_decoder = FrameDecoder(
+            self.client, self.extensions, max_message_size=max_message_size, max_frame_size=max_frame_size
+        )
         self._message_decoder = MessageDecoder()
         self._started = False
         self._closed = False  # a Close frame was received

@@ -27,7 +27,9 @@ from ._generated.handshake import (
     CONNECTION,
     CONNECTION_UPGRADE,
     CONTENT_LENGTH,
+    DEFAULT_MAX_INCOMPLETE_EVENT_SIZE,
     HEADER_SPELLING,
+    HEADERS_TOO_LARGE,
     HTTP_VERSION,
     METHOD,
     NONCE_BYTES,
@@ -61,7 +63,8 @@ from ._generated.handshake import (
 # The Upgrade header *name*; WEBSOCKET_UPGRADE is its value.
 from ._generated.handshake import UPGRADE as UPGRADE_HEADER
 from ._generated.connection import INITIAL_STATE
-from .connection import Connection, ConnectionState, ConnectionType
+from ._generated.framing import DEFAULT_MAX_MESSAGE_SIZE
+from .connection import Connection, ConnectionState, ConnectionType, check_size_limit
 from .events import AcceptConnection, Event, RejectConnection, RejectData, Request
 from .extensions import Extension, ExtensionSyntaxError, parse_extension, split_extension_list
 from .utilities import (
@@ -116,13 +119,43 @@ class H11Handshake:
     :attr:`connection` holds the :class:`~wsspec.connection.Connection` for
     the WebSocket frames; any bytes that arrived after the handshake in the
     same read are handed to it (nothing is lost, on either side).
+
+    :param connection_type: ``ConnectionType.CLIENT`` or ``ConnectionType.SERVER``.
+    :param max_message_size: keyword-only, bytes; passed to the
+        :class:`~wsspec.connection.Connection` (default 16 MiB; ``None``: no limit).
+    :param max_frame_size: keyword-only, bytes; passed to the
+        :class:`~wsspec.connection.Connection` (default ``None``: no separate limit).
+    :param max_incomplete_event_size: keyword-only; the most bytes of an HTTP
+        request or response head buffered while it is incomplete (h11's
+        option; default 16 KiB, h11's own). A longer head raises
+        ``RemoteProtocolError``, on a server with
+        ``event_hint=RejectConnection(status_code=431)`` (RFC 6585 §5).
+    :raises LocalProtocolError: a limit that is not ``None`` or an int >= 0
+        (``max_incomplete_event_size`` must be an int >= 1).
     """
 
-    def __init__(self, connection_type: ConnectionType) -> None:
+    def __init__(
+        self,
+        connection_type: ConnectionType,
+        *,
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size: int | None = None,
+        max_incomplete_event_size: int = DEFAULT_MAX_INCOMPLETE_EVENT_SIZE,
+    ) -> None:
         self.client = connection_type is ConnectionType.CLIENT
         self._type = connection_type
         self._state: ConnectionState = INITIAL_STATE
-        self._h11_connection = h11.Connection(h11.CLIENT if self.client else h11.SERVER)
+        self._limits = {
+            "max_message_size": check_size_limit("max_message_size", max_message_size),
+            "max_frame_size": check_size_limit("max_frame_size", max_frame_size),
+        }
+        if check_size_limit("max_incomplete_event_size", max_incomplete_event_size) in (None, 0):
+            msg = f"max_incomplete_event_size must be an int >= 1 (bytes), got {max_incomplete_event_size!r}"
+            raise LocalProtocolError(msg)
+        self._max_head = max_incomplete_event_size
+        self._h11_connection = h11.Connection(
+            h11.CLIENT if self.client else h11.SERVER, max_incomplete_event_size=max_incomplete_event_size
+        )
         self._connection: Connection | None = None
         self._events: deque[Event] = deque()
         # Client: the Request we sent. Server: the valid Request we received.
@@ -268,7 +301,14 @@ class H11Handshake:
             try:
                 event = h11_conn.next_event()
             except h11.RemoteProtocolError as exc:
-                error = RemoteProtocolError("Bad HTTP message", event_hint=_reject_hint())
+                if exc.error_status_hint == HEADERS_TOO_LARGE:
+                    error = RemoteProtocolError(
+                        f"HTTP head larger than max_incomplete_event_size "
+                        f"({self._max_head} bytes)",
+                        event_hint=RejectConnection(status_code=HEADERS_TOO_LARGE),
+                    )
+                else:
+                    error = RemoteProtocolError("Bad HTTP message", event_hint=_reject_hint())
                 error.__cause__ = exc
                 self._fail(RECEIVE_BAD_ACCEPT if self.client else RECEIVE_BAD_REQUEST, error)
             if event is h11.NEED_DATA or event is h11.PAUSED or isinstance(event, h11.ConnectionClosed):
@@ -343,7 +383,7 @@ class H11Handshake:
         # h11) belong to the new connection.
         trailing = bytes(self._h11_connection.trailing_data[0])
         self._state = new_state
-        self._connection = Connection(self._type, accepted, trailing)
+        self._connection = Connection(self._type, accepted, trailing, **self._limits)
         return data
 
     def _reject(self, event: RejectConnection) -> bytes:
@@ -441,7 +481,7 @@ class H11Handshake:
                     self._fail(RECEIVE_BAD_ACCEPT, error)
                 self._receive(RECEIVE_ACCEPT, "101 response")
                 trailing = bytes(self._h11_connection.trailing_data[0])
-                self._connection = Connection(self._type, accept.extensions, trailing)
+                self._connection = Connection(self._type, accept.extensions, trailing, **self._limits)
                 self._events.append(accept)
             else:
                 self._receive(RECEIVE_INFORMATIONAL, f"{event.status_code} response")
