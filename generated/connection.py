@@ -115,3 +115,50 @@ RECEIVE_BYTES: dict[ConnectionState, str] = {
     ConnectionState.REMOTE_CLOSING: 'ignore',
     ConnectionState.CLOSED: 'error',
 }
+
+#: TRANSITIONS regrouped per input: input -> {state: next state}, for hot-path
+#: lookups without building a (state, input) tuple. Same pairs as TRANSITIONS.
+TRANSITIONS_BY_INPUT: dict[str, dict[ConnectionState, ConnectionState]] = {
+    SEND_MESSAGE: {
+        ConnectionState.OPEN: ConnectionState.OPEN,
+    },
+    SEND_PING: {
+        ConnectionState.OPEN: ConnectionState.OPEN,
+    },
+    SEND_PONG: {
+        ConnectionState.OPEN: ConnectionState.OPEN,
+    },
+    SEND_CLOSE: {
+        ConnectionState.OPEN: ConnectionState.LOCAL_CLOSING,
+        ConnectionState.REMOTE_CLOSING: ConnectionState.CLOSED,
+    },
+    RECEIVE_MESSAGE: {
+        ConnectionState.OPEN: ConnectionState.OPEN,
+        ConnectionState.LOCAL_CLOSING: ConnectionState.LOCAL_CLOSING,
+    },
+    RECEIVE_PING: {
+        ConnectionState.OPEN: ConnectionState.OPEN,
+        ConnectionState.LOCAL_CLOSING: ConnectionState.LOCAL_CLOSING,
+    },
+    RECEIVE_PONG: {
+        ConnectionState.OPEN: ConnectionState.OPEN,
+        ConnectionState.LOCAL_CLOSING: ConnectionState.LOCAL_CLOSING,
+    },
+    RECEIVE_CLOSE: {
+        ConnectionState.OPEN: ConnectionState.REMOTE_CLOSING,
+        ConnectionState.LOCAL_CLOSING: ConnectionState.CLOSED,
+    },
+    PROTOCOL_ERROR: {
+        ConnectionState.OPEN: ConnectionState.REMOTE_CLOSING,
+        ConnectionState.LOCAL_CLOSING: ConnectionState.CLOSED,
+    },
+    CONNECTION_LOST: {
+        ConnectionState.OPEN: ConnectionState.CLOSED,
+        ConnectionState.LOCAL_CLOSING: ConnectionState.CLOSED,
+        ConnectionState.REMOTE_CLOSING: ConnectionState.CLOSED,
+        ConnectionState.CLOSED: ConnectionState.CLOSED,
+    },
+}
+
+#: The states in which received bytes are parsed (RECEIVE_BYTES says "parse").
+PARSE_STATES = frozenset({ConnectionState.OPEN, ConnectionState.LOCAL_CLOSING})

@@ -127,6 +127,15 @@ class WSConnection:
 
     def events(self) -> Generator[Event, None, None]:
         """Yield pending events: handshake events first, then connection events."""
+        connection = self.connection
+        if connection is not None and not self.handshake._events:
+            # The handshake is done and queues nothing more (its receive_data
+            # now feeds the connection): the connection's generator alone
+            # yields the same events, one generator layer less.
+            return connection.events()
+        return self._events()
+
+    def _events(self) -> Generator[Event, None, None]:
         yield from self.handshake.events()
         if self.connection is not None:
             yield from self.connection.events()

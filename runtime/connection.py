@@ -11,7 +11,6 @@ module only turns events into frames and frames into events.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import TYPE_CHECKING
 
 from ._generated.close_codes import CloseReason
@@ -27,7 +26,9 @@ from ._generated.connection import (
     SEND_MESSAGE,
     SEND_PING,
     SEND_PONG,
+    PARSE_STATES,
     TRANSITIONS,
+    TRANSITIONS_BY_INPUT,
     ConnectionState,
     ConnectionType,
 )
@@ -43,10 +44,10 @@ from .events import (
     TextMessage,
 )
 from .frame_protocol import FrameProtocol, ParseFailed
-from .utilities import LocalProtocolError
+from .utilities import InvalidEventError, InvalidEventTypeError, LocalProtocolError
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterator
+    from collections.abc import Generator
 
     from .extensions import Extension
 
@@ -73,6 +74,29 @@ _RECEIVE_INPUTS: dict[Opcode, str] = {
     Opcode.PONG: RECEIVE_PONG,
     Opcode.CLOSE: RECEIVE_CLOSE,
 }
+
+
+# Per received opcode: {state: next state} (wsspec._generated.connection.TRANSITIONS_BY_INPUT).
+_RECEIVE_TRANSITIONS: dict[Opcode, dict[ConnectionState, ConnectionState]] = {
+    opcode: TRANSITIONS_BY_INPUT[name] for opcode, name in _RECEIVE_INPUTS.items()
+}
+_ON_RECEIVE_MESSAGE = TRANSITIONS_BY_INPUT[RECEIVE_MESSAGE]
+_TEXT = Opcode.TEXT
+_BINARY = Opcode.BINARY
+_new_object = object.__new__
+
+
+def _new_message(cls: type[Message], data: object, frame_finished: bool, message_finished: bool) -> Message:
+    """``cls(data, frame_finished, message_finished)`` for a received chunk,
+    without the frozen dataclass's per-field ``object.__setattr__`` calls
+    (the same instance, in half the time: no field has a default factory or
+    ``__post_init__``)."""
+    event = _new_object(cls)
+    fields = event.__dict__
+    fields["data"] = data
+    fields["frame_finished"] = frame_finished
+    fields["message_finished"] = message_finished
+    return event
 
 
 def check_size_limit(name: str, value: object) -> int | None:
@@ -141,7 +165,7 @@ class Connection:
         self._max_message_size = check_size_limit("max_message_size", max_message_size)
         self._max_frame_size = check_size_limit("max_frame_size", max_frame_size)
         self._extensions = list(extensions or [])
-        self._events: deque[Event] = deque()
+        self._events: list[Event] = []  # oldest first (a list is 10x smaller than a deque)
         self._proto = FrameProtocol(
             self.client, self._extensions, max_message_size=max_message_size, max_frame_size=max_frame_size
         )
@@ -205,7 +229,8 @@ class Connection:
             message of the other type in the middle of a fragmented message).
         """
         state = self._state
-        next_state = TRANSITIONS.get((state, _send_input(event)))  # type: ignore[arg-type]
+        kind = _SEND_INPUTS.get(type(event)) or _send_input(event)
+        next_state = TRANSITIONS_BY_INPUT[kind].get(state) if kind is not None else None
         if next_state is None:
             msg = f"Event {event} cannot be sent in state {state}"
             if self._closing_because is not None:
@@ -215,14 +240,22 @@ class Connection:
                     msg += "; send the queued Close (data_to_send()) and close the transport"
             raise LocalProtocolError(msg + ".")
         proto = self._proto
-        if isinstance(event, Message):
-            data = proto.send_data(event.data, event.message_finished)
-        elif isinstance(event, Ping):
-            data = proto.ping(event.payload)
-        elif isinstance(event, Pong):
-            data = proto.pong(event.payload)
-        else:
-            data = proto.close(event.code, event.reason)  # type: ignore[attr-defined]
+        try:
+            if kind == SEND_MESSAGE:
+                data = proto.send_data(event.data, event.message_finished)  # type: ignore[attr-defined]
+            elif kind == SEND_PING:
+                data = proto.ping(event.payload)  # type: ignore[attr-defined]
+            elif kind == SEND_PONG:
+                data = proto.pong(event.payload)  # type: ignore[attr-defined]
+            else:
+                data = proto.close(event.code, event.reason)  # type: ignore[attr-defined]
+        except LocalProtocolError:
+            raise
+        except (ValueError, TypeError) as exc:
+            error = InvalidEventTypeError if isinstance(exc, TypeError) else InvalidEventError
+            msg = f"Cannot send {type(event).__name__} in state {state.name}: {exc}"
+            raise error(msg) from exc
+        if kind == SEND_CLOSE:
             self._queued_close = b""  # this Close replaces the queued one
             if self._closing_because is None:
                 self._closing_because = f"we sent Close ({event.code})"  # type: ignore[attr-defined]
@@ -245,17 +278,16 @@ class Connection:
         """
         if data is None:
             # Deliver what already arrived before declaring the loss.
-            self._events.extend(self._parse())
+            self._events.extend(list(self.events()))  # the queue first, then the parsed frames
             self._events.append(CloseConnection(code=CloseReason.ABNORMAL_CLOSURE))
             self._state = TRANSITIONS[(self._state, CONNECTION_LOST)]
             self._queued_close = b""  # nobody left to send it to
             if self._closing_because is None:
                 self._closing_because = "the transport was closed (1006)"
             return
-        action = RECEIVE_BYTES.get(self._state)
-        if action == "parse":
+        if self._state in PARSE_STATES:
             self._proto.receive_bytes(data)
-        elif action == "error":
+        elif RECEIVE_BYTES.get(self._state) == "error":
             raise LocalProtocolError(f"Connection already closed: cannot receive data in state {self._state}.")
 
     def events(self) -> Generator[Event, None, None]:
@@ -268,32 +300,48 @@ class Connection:
         was wrong; the state then tells whether a Close is owed), or the
         transport's end (1006). Never raises for bad peer input.
         """
-        while self._events:
-            yield self._events.popleft()
-        yield from self._parse()
-
-    def _parse(self) -> Iterator[Event]:
-        """Events from the frames parsed so far, applying each transition."""
-        if RECEIVE_BYTES.get(self._state) != "parse":
+        queued = self._events
+        if queued:
+            # Hand out the queue by index (pop(0) would be quadratic in a
+            # long queue); what a caller leaves unread stays queued.
+            self._events = []
+            index = 0
+            try:
+                while index < len(queued):
+                    index += 1
+                    yield queued[index - 1]
+            finally:
+                if index < len(queued):
+                    self._events = queued[index:] + self._events
+        # Then the events of the frames parsed so far, applying each transition.
+        if self._state not in PARSE_STATES:
             return
+        next_frame = self._proto._next_frame
+        on_message = _ON_RECEIVE_MESSAGE
         try:
-            for frame in self._proto.received_frames():
-                opcode = frame.opcode
-                self._state = TRANSITIONS[(self._state, _RECEIVE_INPUTS[opcode])]
-                if opcode is Opcode.TEXT:
-                    yield TextMessage(frame.payload, frame.frame_finished, frame.message_finished)
-                elif opcode is Opcode.BINARY:
-                    yield BytesMessage(frame.payload, frame.frame_finished, frame.message_finished)
-                elif opcode is Opcode.PING:
-                    yield Ping(frame.payload)
-                elif opcode is Opcode.PONG:
-                    yield Pong(frame.payload)
-                else:  # CLOSE
-                    code, reason = frame.payload
-                    if self._closing_because is None:
-                        self._closing_because = f"the peer sent Close ({code})"
-                    yield CloseConnection(code=code, reason=reason)
-                if RECEIVE_BYTES.get(self._state) != "parse":
+            while True:
+                frame = next_frame()
+                if frame is None:
+                    return
+                opcode, payload, frame_finished, message_finished = frame
+                if opcode is _TEXT:
+                    self._state = on_message[self._state]
+                    yield _new_message(TextMessage, payload, frame_finished, message_finished)
+                elif opcode is _BINARY:
+                    self._state = on_message[self._state]
+                    yield _new_message(BytesMessage, payload, frame_finished, message_finished)
+                else:
+                    self._state = _RECEIVE_TRANSITIONS[opcode][self._state]
+                    if opcode is Opcode.PING:
+                        yield Ping(payload)
+                    elif opcode is Opcode.PONG:
+                        yield Pong(payload)
+                    else:  # CLOSE
+                        code, reason = payload
+                        if self._closing_because is None:
+                            self._closing_because = f"the peer sent Close ({code})"
+                        yield CloseConnection(code=code, reason=reason)
+                if self._state not in PARSE_STATES:
                     return  # nothing after a Close frame is read (RFC 6455 §5.5.1)
         except ParseFailed as exc:
             yield self._protocol_error(exc)

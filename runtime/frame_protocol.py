@@ -27,7 +27,6 @@ Every problem with received bytes is reported as :class:`ParseFailed`, whose
 
 from __future__ import annotations
 
-import os
 import struct
 from codecs import IncrementalDecoder, getincrementaldecoder
 from typing import TYPE_CHECKING, NamedTuple
@@ -66,6 +65,8 @@ from ._generated.framing import (
     RsvBits,
 )
 from ._generated.opcodes import CONTROL_OPCODES, Opcode
+from .masking import mask as _mask
+from .masking import new_masking_key as _new_masking_key
 from .utilities import LocalProtocolError
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ _OPCODE_TABLE: tuple[Opcode | None, ...] = tuple(
     for value in range(OPCODE_MASK + 1)
 )
 _CONTROL = frozenset(CONTROL_OPCODES)
+_CONTINUATION = Opcode.CONTINUATION
 _RSV_ALL = RSV1_MASK | RSV2_MASK | RSV3_MASK
 # RSV bits of byte 0 (masked with _RSV_ALL) -> RsvBits, precomputed.
 _RSV_TABLE: dict[int, RsvBits] = {
@@ -141,6 +143,13 @@ _RSV_TABLE: dict[int, RsvBits] = {
     if not bits & ~_RSV_ALL
 }
 _NO_RSV = _RSV_TABLE[0]
+# Byte 0 of a frame header -> its opcode if it is a data frame (TEXT, BINARY,
+# CONTINUATION) with no RSV bit set, else None: FrameDecoder's fast path.
+_FAST_DATA_OPCODES: tuple[Opcode | None, ...] = tuple(
+    None if byte0 & _RSV_ALL or _OPCODE_TABLE[byte0 & OPCODE_MASK] in _CONTROL
+    else _OPCODE_TABLE[byte0 & OPCODE_MASK]
+    for byte0 in range(256)
+)
 _CLOSE_REASONS: dict[int, CloseReason] = {int(member): member for member in CloseReason}
 
 # Compact the receive buffer once at least this share of it has been consumed.
@@ -155,42 +164,8 @@ _VIEW_THRESHOLD = 16384
 # ---------------------------------------------------------------------------
 
 
-# Payloads shorter than this are masked with one big-integer XOR, longer ones
-# with four strided ``bytes.translate`` passes (measured crossover, CPython 3.11:
-# the integer conversions cost more than translate beyond ~500 bytes).
-_MASK_INT_THRESHOLD = 512
-
-# _XOR_TABLE[k] is the 256-byte translation table for "XOR with k".
-_IDENTITY = int.from_bytes(bytes(range(256)), "big")
-_XOR_TABLE = [
-    (_IDENTITY ^ int.from_bytes(bytes((k,)) * 256, "big")).to_bytes(256, "big")
-    for k in range(256)
-]
-del _IDENTITY
-
-
-def _mask(data: bytes | bytearray | memoryview, key: bytes) -> bytes | bytearray:
-    """XOR ``data`` with the 4-byte ``key`` repeated (RFC 6455 section 5.3).
-
-    Returns a new object of ``len(data)`` bytes (bytes or bytearray); linear
-    time with no per-byte Python work.
-    """
-    n = len(data)
-    if n < _MASK_INT_THRESHOLD:
-        if not n:
-            return b""
-        keystream = key * ((n + MASKING_KEY_LENGTH - 1) // MASKING_KEY_LENGTH)
-        if len(keystream) != n:
-            keystream = keystream[:n]
-        return (
-            int.from_bytes(data, "big") ^ int.from_bytes(keystream, "big")
-        ).to_bytes(n, "big")
-    out = bytearray(data)
-    for i in range(MASKING_KEY_LENGTH):
-        out[i::MASKING_KEY_LENGTH] = out[i::MASKING_KEY_LENGTH].translate(
-            _XOR_TABLE[key[i]]
-        )
-    return out
+# _mask(data, key) -> bytes is the masking routine (compiled if available) and
+# _new_masking_key() the source of fresh keys: see wsspec.masking.
 
 
 class XorMaskerSimple:
@@ -214,11 +189,11 @@ class XorMaskerSimple:
         :returns: a new bytearray of the same length; ``data`` is not modified.
         """
         key = self._masking_key
-        result = _mask(data, key)
+        result = bytearray(_mask(data, key))
         rotation = len(data) % MASKING_KEY_LENGTH
         if rotation:
             self._masking_key = key[rotation:] + key[:rotation]
-        return result if isinstance(result, bytearray) else bytearray(result)
+        return result
 
 
 class XorMaskerNull:
@@ -397,6 +372,16 @@ class MessageDecoder:
         :raises ValueError: if given a control frame (internal misuse).
         """
         opcode = frame.opcode
+        if self.opcode is None and frame.message_finished and frame.frame_finished:
+            # A whole unfragmented message: decode it in one go.
+            if opcode is Opcode.TEXT:
+                try:
+                    text = frame.payload.decode("utf-8")  # type: ignore[union-attr]
+                except UnicodeDecodeError as exc:
+                    raise ParseFailed(str(exc), CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
+                return Frame(opcode, text, True, True)
+            if opcode is Opcode.BINARY:
+                return frame
         if opcode in _CONTROL:
             msg = f"MessageDecoder cannot process control frame {opcode!r}"
             raise ValueError(msg)
@@ -490,6 +475,8 @@ class FrameDecoder:
         max_frame_size: int | None = None,
     ) -> None:
         self.client = client
+        # The MASK bit every received frame must carry (RFC 6455 §5.1).
+        self._mask_bit = 0 if client else MASK_MASK
         self.extensions = extensions or []
         self.max_message_size = max_message_size
         self.max_frame_size = max_frame_size
@@ -497,6 +484,7 @@ class FrameDecoder:
         # without FIN arrived), the payload bytes its frame headers announced
         # (on the wire), and the bytes delivered (after the extensions).
         self._in_message = False
+        self._message_transformed = False  # its first frame had an RSV bit set
         self._message_wire = 0
         self._message_size = 0
         # Index of the extension holding back output of the current frame.
@@ -554,6 +542,53 @@ class FrameDecoder:
         """
         if self._failed:
             return None
+        if self.header is not None:
+            if self._pos >= len(self._buf) and self._draining is None:
+                return None  # mid-frame and nothing buffered: no piece to deliver
+        elif self._pending is None and not self.extensions:
+            # Fast path: a whole data frame with a 7-bit length, the expected
+            # MASK bit, no RSV bit and within the size limits is buffered.
+            # Anything else (including every error) takes the general path.
+            buf = self._buf
+            pos = self._pos
+            end = pos + _SHORT_HEADER_LEN
+            if len(buf) >= end:
+                byte0 = buf[pos]
+                opcode = _FAST_DATA_OPCODES[byte0]
+                mask_bit = self._mask_bit
+                length = buf[pos + 1] ^ mask_bit  # >= 128 if the MASK bit is wrong
+                if opcode is not None and length <= MAX_PAYLOAD_NORMAL:
+                    if mask_bit:
+                        end += MASKING_KEY_LENGTH
+                    start = end
+                    end += length
+                    continuation = opcode is _CONTINUATION
+                    if len(buf) >= end and continuation is self._in_message:
+                        wire = self._message_wire + length if continuation else length
+                        limit = self.max_message_size
+                        frame_limit = self.max_frame_size
+                        if (limit is None or wire <= limit) and (frame_limit is None or length <= frame_limit):
+                            if mask_bit:
+                                payload = _mask(buf[start:end], buf[start - MASKING_KEY_LENGTH : start])
+                            else:
+                                payload = bytes(buf[start:end])
+                            if end >= len(buf):
+                                buf.clear()
+                                self._pos = 0
+                            else:
+                                self._pos = end
+                            fin = byte0 & FIN_MASK != 0
+                            if fin:
+                                self._in_message = False
+                                self._message_wire = self._message_size = 0
+                            else:
+                                self._in_message = True
+                                self._message_wire = wire
+                                if not continuation:
+                                    self._message_size = 0
+                            self.payload_required = 0
+                            self.payload_consumed = length
+                            return Frame(opcode, payload, True, fin)
         try:
             return self._process_buffer()
         except ParseFailed:
@@ -594,7 +629,7 @@ class FrameDecoder:
                 offset = self.payload_consumed % MASKING_KEY_LENGTH
                 if offset:  # continue mid-key (RFC 6455 5.3: j MOD 4)
                     key = key[offset:] + key[:offset]
-                payload = bytes(_mask(buf[pos:end], key))
+                payload = _mask(buf[pos:end], key)
         else:
             with memoryview(buf) as view:
                 if key is None:
@@ -603,7 +638,7 @@ class FrameDecoder:
                     offset = self.payload_consumed % MASKING_KEY_LENGTH
                     if offset:
                         key = key[offset:] + key[:offset]
-                    payload = bytes(_mask(view[pos:end], key))
+                    payload = _mask(view[pos:end], key)
         if end >= len(buf):
             buf.clear()
             self._pos = 0
@@ -760,7 +795,7 @@ class FrameDecoder:
                 msg = "server received unexpected unmasked frame"
                 raise ParseFailed(msg)
             if opcode not in _CONTROL:
-                self._check_size(opcode, fin, payload_len)
+                self._check_size(opcode, fin, payload_len, rsv)
             if has_mask:
                 header_len += MASKING_KEY_LENGTH
                 if available < header_len:
@@ -786,11 +821,18 @@ class FrameDecoder:
     def _too_big(self, what: str) -> ParseFailed:
         return ParseFailed(f"{what} (RFC 6455 §10.4)", CloseReason.MESSAGE_TOO_BIG)
 
-    def _check_size(self, opcode: Opcode, fin: bool, payload_len: int) -> None:
+    def _check_size(self, opcode: Opcode, fin: bool, payload_len: int, rsv: RsvBits = _NO_RSV) -> None:
         """Apply the size limits to a data frame's header, before its payload.
 
+        A message whose first frame has an RSV bit set is transformed by an
+        extension (permessage-deflate: RSV1, RFC 7692 §6): its wire length
+        is not its size, so only its output is held to ``max_message_size``
+        (by the extension while inflating, and in :meth:`_through_extensions`);
+        its payload is streamed through the extension, never buffered whole.
+
         :raises ParseFailed: code 1009 if the frame announces more than
-            ``max_frame_size`` or than is left of ``max_message_size``;
+            ``max_frame_size`` or (untransformed messages) than is left of
+            ``max_message_size``;
             code 1002 for a CONTINUATION frame with no message in progress
             or a TEXT/BINARY frame inside one (RFC 6455 §5.4).
         """
@@ -808,9 +850,10 @@ class FrameDecoder:
         self._message_wire = wire
         if not continuation:
             self._message_size = 0
+            self._message_transformed = rsv is not _NO_RSV
         self._in_message = not fin
         max_message_size = self.max_message_size
-        if max_message_size is not None and wire > max_message_size:
+        if max_message_size is not None and wire > max_message_size and not self._message_transformed:
             raise self._too_big(
                 f"message of at least {wire} bytes, more than max_message_size ({max_message_size} bytes)"
             )
@@ -946,32 +989,40 @@ class FrameProtocol:
             exception's ``code`` is the close code to send. Afterwards this
             generator yields nothing, whatever is received.
         """
+        next_frame = self._next_frame
+        while True:
+            frame = next_frame()
+            if frame is None:
+                return
+            yield frame
+
+    def _next_frame(self) -> Frame | None:
+        """The next frame :meth:`received_frames` yields, or None (more bytes needed,
+        or a Close was received, or parsing failed).
+
+        :raises ParseFailed: as :meth:`received_frames`.
+        """
         if not self._started:
             # As wsproto: drop extensions disabled since construction.
             self._started = True
             self.extensions = [ext for ext in self.extensions if ext.enabled()]
         if self._closed or self._failed:
-            return
-        process_buffer = self._frame_decoder.process_buffer
-        process_frame = self._message_decoder.process_frame
-        while True:
-            try:
-                frame = process_buffer()
-                if frame is None:
-                    return
-                opcode = frame.opcode
-                if opcode not in _CONTROL:
-                    frame = process_frame(frame)
-                elif opcode is Opcode.CLOSE:
-                    frame = self._process_close(frame)
-                    self._closed = True
-            except ParseFailed:
-                self._failed = True
-                self._frame_decoder._fail()
-                raise
-            yield frame
-            if self._closed:
-                return
+            return None
+        try:
+            frame = self._frame_decoder.process_buffer()
+            if frame is None:
+                return None
+            opcode = frame.opcode
+            if opcode not in _CONTROL:
+                return self._message_decoder.process_frame(frame)
+            if opcode is Opcode.CLOSE:
+                frame = self._process_close(frame)
+                self._closed = True
+            return frame
+        except ParseFailed:
+            self._failed = True
+            self._frame_decoder._fail()
+            raise
 
     # -- sending -----------------------------------------------------------
 
@@ -1070,31 +1121,37 @@ class FrameProtocol:
         payload: bytes | bytearray | memoryview = b"",
         fin: bool = True,
     ) -> bytes:
-        rsv = _NO_RSV
         extensions = self.extensions
         if extensions:
+            rsv = _NO_RSV
             for extension in reversed(extensions):
                 rsv, payload = extension.frame_outbound(self, opcode, rsv, bytes(payload), fin)
-
-        byte0 = self._make_fin_rsv_opcode(fin, rsv, opcode)
-        byte1 = MASK_MASK if self.client else 0
-        length = len(payload)
-        if length <= MAX_PAYLOAD_NORMAL:
-            header = _HEADER_SHORT.pack(byte0, byte1 | length)
+            byte0 = self._make_fin_rsv_opcode(fin, rsv, opcode)
         else:
-            if opcode in _CONTROL:
-                msg = "payload too long for control frame"
-                raise ValueError(msg)
-            if length <= MAX_PAYLOAD_TWO_BYTE:
-                header = _HEADER_TWO_BYTE.pack(byte0, byte1 | PAYLOAD_LENGTH_TWO_BYTE, length)
-            else:
-                header = _HEADER_EIGHT_BYTE.pack(
-                    byte0, byte1 | PAYLOAD_LENGTH_EIGHT_BYTE, length
-                )
-
+            byte0 = opcode | FIN_MASK if fin else opcode
+        length = len(payload)
         if self.client:
+            if length <= MAX_PAYLOAD_NORMAL:
+                # RFC 6455 section 5.3: a fresh, unpredictable key per frame.
+                masking_key = _new_masking_key()
+                return b"".join((_HEADER_SHORT.pack(byte0, MASK_MASK | length), masking_key,
+                                 _mask(payload, masking_key)))
+            byte1 = MASK_MASK
+        else:
+            if length <= MAX_PAYLOAD_NORMAL:
+                return b"".join((_HEADER_SHORT.pack(byte0, length), payload))
+            byte1 = 0
+        if opcode in _CONTROL:
+            msg = "payload too long for control frame"
+            raise ValueError(msg)
+        if length <= MAX_PAYLOAD_TWO_BYTE:
+            header = _HEADER_TWO_BYTE.pack(byte0, byte1 | PAYLOAD_LENGTH_TWO_BYTE, length)
+        else:
+            header = _HEADER_EIGHT_BYTE.pack(byte0, byte1 | PAYLOAD_LENGTH_EIGHT_BYTE, length)
+
+        if byte1:
             # RFC 6455 section 5.3: a fresh, unpredictable key per frame.
-            masking_key = os.urandom(MASKING_KEY_LENGTH)
+            masking_key = _new_masking_key()
             return b"".join((header, masking_key, _mask(payload, masking_key)))
         return b"".join((header, payload))
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import deque
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -153,11 +152,15 @@ class H11Handshake:
             msg = f"max_incomplete_event_size must be an int >= 1 (bytes), got {max_incomplete_event_size!r}"
             raise LocalProtocolError(msg)
         self._max_head = max_incomplete_event_size
+        # Bytes fed before the peer's request/response head was parsed;
+        # None once it was (h11 bounds only an incomplete head, so a whole
+        # one arriving in a single read is measured here).
+        self._head_received: int | None = 0
         self._h11_connection = h11.Connection(
             h11.CLIENT if self.client else h11.SERVER, max_incomplete_event_size=max_incomplete_event_size
         )
         self._connection: Connection | None = None
-        self._events: deque[Event] = deque()
+        self._events: list[Event] = []  # oldest first (a list is 10x smaller than a deque)
         # Client: the Request we sent. Server: the valid Request we received.
         self._initiating_request: Request | None = None
         # Client: our Sec-WebSocket-Key. Server: the client's.
@@ -208,6 +211,14 @@ class H11Handshake:
         if target is not None:
             self._state = target
         raise error
+
+    def _release_http(self) -> None:
+        """Once OPEN, nothing reads the HTTP state again (sends are refused by
+        the state table first, received bytes go to :attr:`connection`): free
+        h11's connection and the request for an idle connection's sake."""
+        self._h11_connection = None  # type: ignore[assignment]
+        self._initiating_request = None
+        self._nonce = None
 
     def _h11_send(self, event_type: type[h11.Event], **fields: Any) -> bytes:
         """Build and send an h11 event; h11's complaints become LocalProtocolError."""
@@ -290,6 +301,8 @@ class H11Handshake:
         if self._connection is not None:
             self._connection.receive_data(data)
             return
+        if self._head_received is not None and data:
+            self._head_received += len(data)
         try:
             self._h11_connection.receive_data(data or b"")
         except RuntimeError as exc:
@@ -302,27 +315,40 @@ class H11Handshake:
                 event = h11_conn.next_event()
             except h11.RemoteProtocolError as exc:
                 if exc.error_status_hint == HEADERS_TOO_LARGE:
-                    error = RemoteProtocolError(
-                        f"HTTP head larger than max_incomplete_event_size "
-                        f"({self._max_head} bytes)",
-                        event_hint=RejectConnection(status_code=HEADERS_TOO_LARGE),
-                    )
+                    error = self._head_too_large()
                 else:
                     error = RemoteProtocolError("Bad HTTP message", event_hint=_reject_hint())
                 error.__cause__ = exc
                 self._fail(RECEIVE_BAD_ACCEPT if self.client else RECEIVE_BAD_REQUEST, error)
             if event is h11.NEED_DATA or event is h11.PAUSED or isinstance(event, h11.ConnectionClosed):
                 break
+            if self._head_received is not None and isinstance(event, (h11.Request, h11.InformationalResponse,
+                                                                       h11.Response)):
+                # The same bound whether the head came in one read or many.
+                size = self._head_received - len(h11_conn.trailing_data[0])
+                self._head_received = None
+                if size > self._max_head:
+                    self._fail(RECEIVE_BAD_ACCEPT if self.client else RECEIVE_BAD_REQUEST,
+                               self._head_too_large(size))
             if self.client:
                 self._process_response_event(event)
             elif isinstance(event, h11.Request):
                 self._events.append(self._process_connection_request(event))
             # A server ignores request body Data/EndOfMessage events.
 
+    def _head_too_large(self, size: int | None = None) -> RemoteProtocolError:
+        """The error for a peer's HTTP head over ``max_incomplete_event_size``, with a 431 hint."""
+        what = "HTTP head" if size is None else f"HTTP head of {size} bytes"
+        return RemoteProtocolError(
+            f"{what} larger than max_incomplete_event_size ({self._max_head} bytes)",
+            event_hint=RejectConnection(status_code=HEADERS_TOO_LARGE),
+        )
+
     def events(self) -> Generator[Event, None, None]:
         """Yield, oldest first, the events produced by received data."""
-        while self._events:
-            yield self._events.popleft()
+        queued = self._events
+        while queued:
+            yield queued.pop(0)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(client={self.client}, state={self.state})"
@@ -384,6 +410,7 @@ class H11Handshake:
         trailing = bytes(self._h11_connection.trailing_data[0])
         self._state = new_state
         self._connection = Connection(self._type, accepted, trailing, **self._limits)
+        self._release_http()
         return data
 
     def _reject(self, event: RejectConnection) -> bytes:
@@ -482,6 +509,7 @@ class H11Handshake:
                 self._receive(RECEIVE_ACCEPT, "101 response")
                 trailing = bytes(self._h11_connection.trailing_data[0])
                 self._connection = Connection(self._type, accept.extensions, trailing, **self._limits)
+                self._release_http()
                 self._events.append(accept)
             else:
                 self._receive(RECEIVE_INFORMATIONAL, f"{event.status_code} response")

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ProtocolError",
     "LocalProtocolError",
+    "InvalidEventError",
+    "InvalidEventTypeError",
     "RemoteProtocolError",
     "normed_header_dict",
     "split_comma_header",
@@ -42,6 +44,21 @@ class LocalProtocolError(ProtocolError):
     ``ConnectionState``, a close code that may not go on the wire, ...) and by
     ``receive_data()`` after the connection is closed. The message names what
     was wrong and the state it happened in.
+    """
+
+
+class InvalidEventError(LocalProtocolError, ValueError):
+    """
+    An event whose content cannot be sent (e.g. a Ping payload over 125
+    bytes). Also a ``ValueError``, which wsproto raises for the same misuse.
+    """
+
+
+class InvalidEventTypeError(LocalProtocolError, TypeError):
+    """
+    An event field of the wrong type (e.g. ``TextMessage(data=None)``, or
+    bytes in the middle of a text message). Also a ``TypeError``, which
+    wsproto raises for the same misuse.
     """
 
 

@@ -143,8 +143,13 @@ def client() -> FrameProtocol:
 
 @pytest.fixture
 def fixed_urandom(monkeypatch):
-    """Make os.urandom deterministic so client frames can be compared byte for byte."""
+    """Make os.urandom deterministic so client frames can be compared byte for byte.
+
+    wsspec takes its masking keys from a pool of os.urandom bytes
+    (wsspec.masking.new_masking_key); here every key is os.urandom(4), as wsproto's.
+    """
     monkeypatch.setattr(os, "urandom", lambda n: bytes((0x5A + i) % 256 for i in range(n)))
+    monkeypatch.setattr(fp, "_new_masking_key", lambda: os.urandom(4))
 
 
 # ---------------------------------------------------------------------------

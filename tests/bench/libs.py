@@ -25,6 +25,7 @@ does, after ``__main__`` had a chance to block the C speedups.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import types
 from time import perf_counter
@@ -51,11 +52,13 @@ class NotNegotiated(Exception):
 def block_speedups() -> None:
     """Make every module of :data:`SPEEDUP_MODULES` fail to import.
 
-    Must run before any WebSocket library is imported. A ``None`` entry in
+    Must run before any WebSocket library is imported. Also sets
+    ``WSSPEC_NO_SPEEDUPS=1``, wsspec's own switch. A ``None`` entry in
     ``sys.modules`` makes ``import`` raise ``ImportError``
     (``ModuleNotFoundError``), exactly what an interpreter without the
     compiled extension sees.
     """
+    os.environ["WSSPEC_NO_SPEEDUPS"] = "1"  # wsspec.masking: pure Python, whatever is installed
     for name in SPEEDUP_MODULES:
         if name in sys.modules and sys.modules[name] is not None:
             msg = f"{name} is already imported; --no-speedups must run before the libraries are imported"
@@ -116,8 +119,9 @@ class WsprotoFamily:
             return "C: " + ", ".join(compiled)
         if self.speedups_imported:
             return "C module imported: " + ", ".join(self.speedups_imported)
-        if hasattr(self.frame_protocol, "_mask"):
-            return f"pure Python ({self.name}.frame_protocol._mask)"
+        func = getattr(self.frame_protocol, "_mask", None)
+        if func is not None:
+            return f"pure Python ({func.__module__}.{func.__qualname__})"
         return f"pure Python ({self.name}.frame_protocol.XorMaskerSimple)"
 
     def deflate_unavailable(self) -> str | None:

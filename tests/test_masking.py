@@ -1,0 +1,179 @@
+"""wsspec.masking: the pure-Python and the compiled masking routines agree,
+the backend selection honours WSSPEC_NO_SPEEDUPS, and masking keys are fresh.
+
+The pure-Python routine is tested directly (``mask_python``), whatever is
+installed, and through the whole library in a subprocess with the speedups
+disabled, so CI exercises it even where websockets' C extension is present.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+
+from wsspec import frame_protocol, masking
+from wsspec.masking import mask_python
+
+try:
+    from websockets.speedups import apply_mask as compiled_mask
+except ImportError:  # pragma: no cover - depends on the environment
+    compiled_mask = None
+
+
+def reference_mask(data: bytes, key: bytes) -> bytes:
+    """RFC 6455 §5.3, byte by byte: transformed-octet-i = original-octet-i XOR masking-key-octet-(i MOD 4)."""
+    return bytes(b ^ key[i % 4] for i, b in enumerate(data))
+
+
+# Around the pure routine's int/translate threshold, multiples of 4 +- 1,
+# the extended-length boundaries, and large payloads up to 1 MiB.
+SIZES = sorted(
+    set(range(0, 70))
+    | {masking._MASK_INT_THRESHOLD + d for d in range(-5, 6)}
+    | {125, 126, 127, 1000, 4095, 4096, 4097, 65535, 65536, 65537, 100_003, (1 << 20) - 1, 1 << 20}
+)
+KEYS = [b"\x00\x00\x00\x00", b"\xff\xff\xff\xff", b"\x01\x02\x03\x04", b"\x80\x00\x7f\xff"]
+
+
+def _payload(n: int) -> bytes:
+    return random.Random(n).randbytes(n)
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_pure_python_matches_reference(n: int) -> None:
+    data = _payload(n)
+    for key in KEYS + [random.Random(-n).randbytes(4)]:
+        out = mask_python(data, key)
+        assert type(out) is bytes
+        if n <= 70_000:  # the byte-by-byte reference is slow
+            assert out == reference_mask(data, key), (n, key)
+        assert mask_python(out, key) == data
+
+
+@pytest.mark.skipif(compiled_mask is None, reason="websockets.speedups is not installed")
+@pytest.mark.parametrize("n", SIZES)
+def test_compiled_matches_pure_python(n: int) -> None:
+    data = _payload(n)
+    for key in KEYS + [random.Random(-n).randbytes(4)]:
+        assert compiled_mask(data, key) == mask_python(data, key), (n, key)
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 17, 700, 800, 4097, 70_001])
+@pytest.mark.parametrize("offset", [0, 1, 2, 3, 5])
+def test_bytes_like_inputs_and_offsets(n: int, offset: int) -> None:
+    """bytes, bytearray and (offset) memoryview slices give the same bytes, with every backend."""
+    key = b"\x12\x34\x56\x78"
+    whole = _payload(n + offset + 3)
+    data = whole[offset : offset + n]
+    expected = mask_python(data, key)
+    routines = [mask_python, masking.mask] + ([compiled_mask] if compiled_mask else [])
+    for routine in routines:
+        for variant in (data, bytearray(data), memoryview(whole)[offset : offset + n],
+                        memoryview(bytearray(whole))[offset : offset + n]):
+            assert bytes(routine(variant, key)) == expected, (routine, type(variant))
+    assert data == whole[offset : offset + n]  # inputs are not modified
+
+
+def test_frame_protocol_uses_the_selected_backend() -> None:
+    assert frame_protocol._mask is masking.mask
+    if masking.BACKEND == "python":
+        assert masking.mask is mask_python
+    else:
+        assert masking.BACKEND == "websockets.speedups"
+        assert masking.mask is compiled_mask
+
+
+def test_default_backend_is_compiled_when_installed() -> None:
+    if os.environ.get("WSSPEC_NO_SPEEDUPS", "") not in ("", "0"):
+        pytest.skip("WSSPEC_NO_SPEEDUPS is set for this run")
+    expected = "python" if compiled_mask is None else "websockets.speedups"
+    assert masking.BACKEND == expected
+
+
+_ROUND_TRIP = """
+import random, sys
+from wsspec import masking, frame_protocol
+from wsspec.frame_protocol import FrameProtocol, Opcode
+print(masking.BACKEND, frame_protocol._mask.__module__, frame_protocol._mask.__name__)
+assert frame_protocol._mask is masking.mask_python
+client, server = FrameProtocol(True, []), FrameProtocol(False, [])
+for n in (0, 1, 16, 125, 126, 767, 768, 769, 65536, 1 << 20):
+    payload = random.Random(n).randbytes(n)
+    server.receive_bytes(client.send_data(payload))
+    frames = list(server.received_frames())
+    assert b"".join(f.payload for f in frames) == payload, n
+    assert frames[-1].message_finished, n
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("value", ["1", "yes"])
+def test_env_var_forces_pure_python(value: str) -> None:
+    """With WSSPEC_NO_SPEEDUPS set, the whole library masks in pure Python (fresh interpreter)."""
+    env = dict(os.environ, WSSPEC_NO_SPEEDUPS=value)
+    proc = subprocess.run([sys.executable, "-c", _ROUND_TRIP], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.split() == ["python", "wsspec.masking", "mask_python", "ok"]
+
+
+@pytest.mark.parametrize("value", ["", "0"])
+def test_env_var_empty_or_zero_keeps_the_default(value: str) -> None:
+    env = dict(os.environ, WSSPEC_NO_SPEEDUPS=value)
+    code = "from wsspec import masking; print(masking.BACKEND)"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ("python" if compiled_mask is None else "websockets.speedups")
+
+
+def test_masking_keys_are_fresh_and_from_urandom(monkeypatch) -> None:
+    keys = [masking.new_masking_key() for _ in range(3000)]  # crosses pool refills
+    assert all(type(key) is bytes and len(key) == 4 for key in keys)
+    assert len(set(keys)) > 2990  # 4-byte random keys: collisions are rare
+    calls = []
+    real = os.urandom
+
+    def counting(n: int) -> bytes:
+        calls.append(n)
+        return real(n)
+
+    monkeypatch.setattr(os, "urandom", counting)
+    monkeypatch.setattr(masking, "_keys", iter(()))
+    masking.new_masking_key()
+    assert calls == [masking._POOL_BYTES]
+
+
+def test_child_process_does_not_reuse_the_parents_keys() -> None:
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork() here")
+    masking.new_masking_key()  # the pool holds unused keys now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.write(write, b"".join(masking.new_masking_key() for _ in range(8)))
+        finally:
+            os._exit(0)
+    os.close(write)
+    child = b""
+    while len(child) < 32:
+        chunk = os.read(read, 32)
+        if not chunk:
+            break
+        child += chunk
+    os.close(read)
+    os.waitpid(pid, 0)
+    parent = b"".join(masking.new_masking_key() for _ in range(8))
+    assert len(child) == 32
+    assert child != parent
+
+
+def test_masking_accepts_a_bytearray_key() -> None:
+    data = _payload(1000)
+    for n in (0, 3, 16, 125, 1000):
+        expected = mask_python(data[:n], b"\x0a\x0b\x0c\x0d")
+        assert bytes(masking.mask(data[:n], bytearray(b"\x0a\x0b\x0c\x0d"))) == expected
+        assert mask_python(data[:n], bytearray(b"\x0a\x0b\x0c\x0d")) == expected
