@@ -214,9 +214,10 @@ class Inflater:
             self._end()
         return out
 
-    def finish(self, max_length: int = 0) -> bytes:
+    def finish(self, max_length: int = 0, data: bytes = b"") -> bytes:
         """
-        End the current message: append the tail and inflate what is left.
+        End the current message: append the tail to ``data`` (its last
+        compressed bytes, if not fed yet) and inflate what is left.
 
         :param max_length: the most bytes to return; 0 means no limit. If
             more remains, :attr:`pending` is true and ``inflate(b"", n)``
@@ -227,9 +228,10 @@ class Inflater:
         self._ending = True
         obj = self._obj
         if obj is not None and obj.eof:
+            # After a final block, the rest is not DEFLATE data (RFC 7692 §7.2.3).
             self._input = b""
             return self.inflate(b"", max_length)
-        return self.inflate(DEFLATE_TAIL, max_length)
+        return self.inflate(data + DEFLATE_TAIL if data else DEFLATE_TAIL, max_length)
 
     def _end(self) -> None:
         """The message is complete: forget the window if it cannot be reused."""

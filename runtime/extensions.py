@@ -754,6 +754,7 @@ class PerMessageDeflate(Extension):
         self._inflater = Inflater(peer_bits, peer_nct)  # type: ignore[arg-type]
         self._frame_is_data = self._frame_compressed = False
         self._message_open = self._message_compressed = False
+        self._tail_fed = False
         self._inbound_size = 0
 
     # -- frames ----------------------------------------------------------------
@@ -830,15 +831,24 @@ class PerMessageDeflate(Extension):
         """
         if not self._frame_compressed:
             return data
+        header = getattr(proto, "header", None)
+        if header is not None and header.fin and proto.payload_consumed == header.payload_len:  # type: ignore[union-attr]
+            # The message's last piece: inflate it and the tail in one call.
+            self._tail_fed = True
+            return self._inflate(proto, data, final=True)
         return self._inflate(proto, data)
 
-    def _inflate(self, proto: FrameDecoder | FrameProtocol, data: bytes) -> bytes:
-        """Inflate ``data`` (``b""``: drain), at most ``INFLATE_CHUNK_SIZE`` bytes, within the limit."""
+    def _inflate(self, proto: FrameDecoder | FrameProtocol, data: bytes, final: bool = False) -> bytes:
+        """Inflate ``data`` (``b""``: drain), at most ``INFLATE_CHUNK_SIZE`` bytes, within the limit;
+        ``final``: it ends the message, append the tail (RFC 7692 §7.2.2)."""
         limit = self._limit(proto)
         room = None if limit is None else limit - self._inbound_size
         size = INFLATE_CHUNK_SIZE if room is None or room >= INFLATE_CHUNK_SIZE else room + 1
         try:
-            out = self._inflater.inflate(data, size)  # type: ignore[union-attr]
+            if final:
+                out = self._inflater.finish(size, data)  # type: ignore[union-attr]
+            else:
+                out = self._inflater.inflate(data, size)  # type: ignore[union-attr]
         except DeflateError as exc:
             raise ParseFailed(f"{self.name}: {exc}", CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
         if room is not None and len(out) > room:
@@ -885,6 +895,10 @@ class PerMessageDeflate(Extension):
         if not self._frame_compressed:
             return None
         self._message_compressed = self._frame_compressed = False
+        if self._tail_fed:  # the last piece already took the tail (and was drained)
+            self._tail_fed = False
+            self._inbound_size = 0
+            return None
         inflater = self._inflater
         limit = self._limit(proto)
         try:

@@ -545,6 +545,8 @@ class FrameDecoder:
         if self.header is not None:
             if self._pos >= len(self._buf) and self._draining is None:
                 return None  # mid-frame and nothing buffered: no piece to deliver
+        elif self._pos >= len(self._buf):
+            return None  # between frames and nothing buffered
         elif self._pending is None and not self.extensions:
             # Fast path: a whole data frame with a 7-bit length, the expected
             # MASK bit, no RSV bit and within the size limits is buffered.
@@ -679,24 +681,27 @@ class FrameDecoder:
         for index in range(first, len(extensions)):
             extension = extensions[index]
             result = extension.frame_inbound_payload_data(self, payload)
-            if isinstance(result, int):
+            if type(result) is bytes:
+                payload = result
+            elif isinstance(result, int):
                 raise _extension_failed(result)
-            payload = bytes(result)
+            else:
+                payload = bytes(result)
             if is_data and self._draining is None:
                 pending = getattr(extension, "frame_inbound_pending", None)
                 if pending is not None and pending():
                     self._draining = index
         finished = wire_done and self._draining is None
         if finished:
-            final = bytearray()
+            fin = header.fin
             for extension in extensions:
-                result = extension.frame_inbound_complete(self, header.fin)
+                result = extension.frame_inbound_complete(self, fin)
+                if result is None:
+                    continue
                 if isinstance(result, int):
                     raise _extension_failed(result)
-                if result is not None:
-                    final += result
-            if final:
-                payload += final
+                if result:
+                    payload += result
         if is_data and self.max_message_size is not None:
             # The wire length was checked in parse_header(); this bounds
             # what the extensions made of it (PerMessageDeflate stops
