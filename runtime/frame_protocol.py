@@ -653,6 +653,10 @@ class FrameDecoder:
         if self.extensions:
             return self._through_extensions(header, payload, 0, finished)
 
+        return self._piece(header, payload, finished)
+
+    def _piece(self, header: Header, payload: bytes, finished: bool) -> Frame:
+        """The Frame for one piece of the current frame; ends the frame if ``finished``."""
         frame = Frame(self.effective_opcode, payload, finished, header.fin)  # type: ignore[arg-type]
         if finished:
             self._end_frame(header)
@@ -710,12 +714,7 @@ class FrameDecoder:
             if self._message_size > self.max_message_size:
                 raise self._too_big(f"message of more than {self.max_message_size} bytes")
 
-        frame = Frame(self.effective_opcode, payload, finished, header.fin)  # type: ignore[arg-type]
-        if finished:
-            self._end_frame(header)
-        else:
-            self.effective_opcode = Opcode.CONTINUATION
-        return frame
+        return self._piece(header, payload, finished)
 
     def _drain(self, header: Header) -> Frame:
         """The next piece of output an extension held back (see :meth:`_through_extensions`)."""
