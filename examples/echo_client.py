@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 from typing import Callable
 from urllib.parse import urlsplit
@@ -32,7 +31,7 @@ from urllib.parse import urlsplit
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from echo_server import MessageAssembler  # noqa: E402  (the server example's assembler)
+from echo_server import MessageAssembler, close_transport  # noqa: E402  (shared with the server example)
 
 from wsspec import ConnectionType, WSConnection  # noqa: E402
 from wsspec.connection import ConnectionState
@@ -135,29 +134,9 @@ async def echo(
     except (ConnectionResetError, asyncio.TimeoutError):
         pass  # the server hung up, or did not answer our Close
     finally:
-        await close_transport(reader, writer)
+        # Let the server end TCP first (RFC 6455 §7.1.1).
+        await close_transport(reader, writer, send_eof=False)
     return closed
-
-
-async def close_transport(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """
-    Let the server end TCP first: wait (at most ``CLOSE_TIMEOUT`` seconds)
-    for its end of file, discarding anything it still sends, then close.
-    """
-    try:
-        await writer.drain()
-
-        async def drain_input() -> None:
-            while await reader.read(RECEIVE_BYTES):
-                pass
-
-        await asyncio.wait_for(drain_input(), CLOSE_TIMEOUT)
-    except (OSError, asyncio.TimeoutError):
-        pass
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -153,17 +153,21 @@ async def serve_connection(
         await close_transport(reader, writer)
 
 
-async def close_transport(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def close_transport(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, send_eof: bool = True
+) -> None:
     """
-    End a TCP connection gracefully: send FIN, discard what the peer still
-    sends until it closes too (at most ``CLOSE_TIMEOUT`` seconds), then close.
+    End a TCP connection gracefully: send FIN (``send_eof``; a client passes
+    ``False`` to let the server end TCP first, RFC 6455 §7.1.1), discard what
+    the peer still sends until it closes too (at most ``CLOSE_TIMEOUT``
+    seconds), then close.
 
     Closing a socket that still has unread input makes the kernel reset
     the connection, and a reset can destroy the Close frame just sent before
     the peer reads it; draining first avoids that.
     """
     try:
-        if writer.can_write_eof():
+        if send_eof and writer.can_write_eof():
             writer.write_eof()
         await writer.drain()
 
