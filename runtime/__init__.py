@@ -16,6 +16,7 @@ from .connection import Connection, ConnectionState, ConnectionType
 from ._generated.framing import DEFAULT_MAX_MESSAGE_SIZE
 from ._generated.handshake import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
 from .handshake import H11Handshake
+from ._install import WsprotoAlreadyImportedError, install_as_wsproto
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ("ConnectionType", "WSConnection")
+__all__ = ("ConnectionType", "WSConnection", "WsprotoAlreadyImportedError", "install_as_wsproto")
 
 
 class WSConnection:
