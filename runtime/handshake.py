@@ -56,6 +56,7 @@ from ._generated.handshake import (
     SEND_REQUEST,
     SWITCHING_PROTOCOLS,
     TRANSITIONS,
+    HandshakeInput,
     WEBSOCKET_UPGRADE,
     WEBSOCKET_VERSION,
 )
@@ -261,7 +262,7 @@ class H11Handshake:
     def _role(self) -> str:
         return "client" if self.client else "server"
 
-    def _send_target(self, trigger: str, event: Event) -> ConnectionState:
+    def _send_target(self, trigger: HandshakeInput, event: Event) -> ConnectionState:
         """The state after sending ``event``, or LocalProtocolError if the table forbids it."""
         target = TRANSITIONS.get((self._type, self._state, trigger))
         if target is None:
@@ -272,7 +273,7 @@ class H11Handshake:
             raise LocalProtocolError(msg)
         return target
 
-    def _receive(self, trigger: str, what: str) -> None:
+    def _receive(self, trigger: HandshakeInput, what: str) -> None:
         """Apply a receive transition, or RemoteProtocolError if the table forbids it."""
         target = TRANSITIONS.get((self._type, self._state, trigger))
         if target is None:
@@ -280,7 +281,7 @@ class H11Handshake:
             raise RemoteProtocolError(msg)
         self._state = target
 
-    def _fail(self, trigger: str, error: RemoteProtocolError) -> NoReturn:
+    def _fail(self, trigger: HandshakeInput, error: RemoteProtocolError) -> NoReturn:
         """Apply the bad-input transition (if the table has one here) and raise ``error``."""
         target = TRANSITIONS.get((self._type, self._state, trigger))
         if target is not None:
