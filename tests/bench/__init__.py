@@ -15,7 +15,7 @@ Layout:
   they have the same API; websockets' ``ServerProtocol``/``ClientProtocol``
   have another). Every hot loop is written against the library's own public
   API, with no adapter call inside the loop.
-- ``workloads``: the eight workloads of issue 6, each verified for
+- ``workloads``: the eight workloads of issue 6 and the per-call rows 9-10 (issue 13), each verified for
   correctness once per library before it is timed.
 - ``wire``: a tiny independent frame encoder/decoder used to build inputs
   and to check what the libraries put on the wire.

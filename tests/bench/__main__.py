@@ -31,7 +31,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"samples per library and workload, best kept (default {DEFAULTS['repeats']}, "
                              f"--quick {QUICK['repeats']})")
     parser.add_argument("--only", metavar="NAMES",
-                        help="comma-separated workloads, by name or number 1-8: " + ", ".join(WORKLOADS))
+                        help="comma-separated workloads, by name or number 1-10: " + ", ".join(WORKLOADS))
     parser.add_argument("--no-speedups", action="store_true",
                         help="block the compiled masking modules (websockets.speedups, wsaccel, ...) "
                              "before any library is imported, forcing the pure-Python paths")

@@ -63,7 +63,7 @@ def select_rows(only: list[str]) -> list[Row]:
     for name in only:
         name = WORKLOAD_NUMBERS.get(name, name)
         if name not in WORKLOADS:
-            raise SystemExit(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)} or 1-8")
+            raise SystemExit(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)} or 1-10")
         wanted.add(name)
     return [row for row in ROWS if row.key in wanted]
 
