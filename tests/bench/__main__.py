@@ -13,6 +13,7 @@ import sys
 from .workloads import WORKLOADS
 
 DEFAULTS = {"repeats": 7, "target": 0.25, "mem_pairs": 200}
+FRESH_REPEATS = 5  # --fresh: processes per cell (each pays an interpreter start)
 QUICK = {"repeats": 2, "target": 0.02, "mem_pairs": 20}
 
 
@@ -38,6 +39,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sample-seconds", type=float, metavar="S",
                         help=f"target length of one timed sample (default {DEFAULTS['target']}, "
                              f"--quick {QUICK['target']})")
+    parser.add_argument("--fresh", action="store_true",
+                        help="measure every library x workload in its own new interpreter (only that library "
+                             "imported), round-robin, best and spread (min-max) of --repeat processes per cell "
+                             f"(default {FRESH_REPEATS})")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--profile", metavar="LIB",
                         help="instead of the table: cProfile LIB (e.g. wsspec) alone on each timed "
@@ -60,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     from .runner import main as run
 
     base = QUICK if args.quick else DEFAULTS
-    repeats = args.repeat if args.repeat is not None else base["repeats"]
+    default_repeats = base["repeats"] if args.quick or not args.fresh else FRESH_REPEATS
+    repeats = args.repeat if args.repeat is not None else default_repeats
     cfg = Config(
         repeats=repeats,
         target=args.sample_seconds if args.sample_seconds is not None else base["target"],
@@ -71,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         argv=argv,
         json_path=args.json,
         profile=args.profile,
+        fresh=args.fresh,
     )
     return run(cfg)
 
