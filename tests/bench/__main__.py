@@ -43,6 +43,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="measure every library x workload in its own new interpreter (only that library "
                              "imported), round-robin, best and spread (min-max) of --repeat processes per cell "
                              f"(default {FRESH_REPEATS})")
+    parser.add_argument("--buffers", action="store_true",
+                        help="instead of timing: count the full-size (>= ~1 MiB) buffers each library "
+                             "allocates per 1 MiB message, per direction (tracemalloc, per step)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--profile", metavar="LIB",
                         help="instead of the table: cProfile LIB (e.g. wsspec) alone on each timed "
@@ -78,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         json_path=args.json,
         profile=args.profile,
         fresh=args.fresh,
+        buffers=args.buffers,
     )
     return run(cfg)
 

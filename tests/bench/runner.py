@@ -49,6 +49,7 @@ class Config:
     json_path: str | None = None
     profile: str | None = None
     fresh: bool = False
+    buffers: bool = False
     failures: list[str] = field(default_factory=list)
     checks_passed: int = 0
 
@@ -374,6 +375,11 @@ def main(cfg: Config) -> int:
         extra = f" (git {info['wsspec_git']})" if lib.name == "wsspec" else ""
         lines.append(f"{lib.name + ':':<12}{lib.version}{extra}; masking: {lib.masking()}")
     speedups = "forced off (--no-speedups)" if cfg.no_speedups else "as installed"
+    if cfg.buffers:
+        from . import buffers
+
+        lines.append(f"settings:   C speedups {speedups}")
+        return buffers.main(cfg, lines, libraries)
     if cfg.fresh:
         from . import fresh
 
