@@ -27,7 +27,8 @@ extensions = ["sphinx.ext.autodoc", "sphinx.ext.doctest"]
 exclude_patterns = ["_build"]
 html_theme = "furo"
 html_title = f"wsspec {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_favicon = "_static/favicon.svg"
 
 # Every cross-reference must resolve. Targets outside wsspec (the standard
 # library, h11) cannot: there is no intersphinx (no network at build time).
