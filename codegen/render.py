@@ -21,6 +21,7 @@ from pathlib import Path
 import jinja2
 
 from .model import PMD_KINDS, PMD_VALUE_RULES, Spec, Transition
+from . import model as _model
 
 TEMPLATES = Path(__file__).parent / "templates"
 SVG_STAMP = ("<!-- GENERATED FILE - DO NOT EDIT. Rendered by `python -m codegen` from {sources}. -->\n"
@@ -185,7 +186,8 @@ def render_sources(spec: Spec) -> dict[str, str]:
     emit("docs/protocol/handshake.rst", "handshake.rst.j2", [src["handshake.yaml"], src["connection.yaml"]],
          inputs={i.name: i for i in spec.handshake_inputs})
     emit("docs/protocol/framing.rst", "framing.rst.j2", [src["opcodes.yaml"], src["framing.yaml"]])
-    emit("docs/protocol/close_codes.rst", "close_codes.rst.j2", [src["close_codes.yaml"]])
+    emit("docs/protocol/close_codes.rst", "close_codes.rst.j2", [src["close_codes.yaml"]],
+         send_no_code=getattr(_model, "SEND_NO_CODE", "no code"))
     emit("docs/protocol/permessage_deflate.rst", "permessage_deflate.rst.j2", pmd_sources,
          pmd_inputs={i.name: i for i in spec.pmd_inputs})
     return out

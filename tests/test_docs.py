@@ -109,7 +109,7 @@ def test_close_code_table_shows_send_as_when_the_spec_has_it() -> None:
     spec = load_spec(ROOT / "spec")
     plain = render_sources(spec)["docs/protocol/close_codes.rst"]
     spec.close_codes = [
-        Entry(c.name, c.value, c.doc, c.rfc, {**c.extra, "send_as": {1006: 1000, 1005: "a Close frame without a code"}.get(c.value)})
+        Entry(c.name, c.value, c.doc, c.rfc, {**c.extra, "send_as": {1006: 1000, 1005: "no code"}.get(c.value)})
         for c in spec.close_codes
     ]
     with_send_as = render_sources(spec)["docs/protocol/close_codes.rst"]
