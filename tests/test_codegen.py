@@ -44,6 +44,11 @@ OUTPUT_SOURCES: dict[str, tuple[str, ...]] = {
     "diagrams/handshake.dot": ("spec/handshake.yaml", "spec/connection.yaml"),
     "generated/permessage_deflate.py": ("spec/permessage_deflate.yaml", "spec/connection.yaml"),
     "diagrams/permessage_deflate.dot": ("spec/permessage_deflate.yaml", "spec/connection.yaml"),
+    "docs/protocol/connection.rst": ("spec/connection.yaml",),
+    "docs/protocol/handshake.rst": ("spec/handshake.yaml", "spec/connection.yaml"),
+    "docs/protocol/framing.rst": ("spec/opcodes.yaml", "spec/framing.yaml"),
+    "docs/protocol/close_codes.rst": ("spec/close_codes.yaml",),
+    "docs/protocol/permessage_deflate.rst": ("spec/permessage_deflate.yaml", "spec/connection.yaml"),
 }
 SVG_SOURCES = {
     "diagrams/connection.svg": "diagrams/connection.dot",
@@ -51,6 +56,8 @@ SVG_SOURCES = {
     "diagrams/permessage_deflate.svg": "diagrams/permessage_deflate.dot",
 }
 ALL_OUTPUTS = frozenset(OUTPUT_SOURCES) | frozenset(SVG_SOURCES)
+#: The folders the generator writes (docs/protocol: the protocol reference pages).
+OUTPUT_FOLDERS = ("generated", "diagrams", "docs/protocol")
 
 # Spec text edited by several tests; each must occur exactly once in its file.
 GOING_AWAY_DOC = (
@@ -81,7 +88,7 @@ def copy_repo(tmp_path: Path, outputs: bool = True) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(REPO / "spec", root / "spec", ignore=ignore)
     if outputs:
-        for folder in ("generated", "diagrams"):
+        for folder in OUTPUT_FOLDERS:
             shutil.copytree(REPO / folder, root / folder, ignore=ignore)
     return root
 
@@ -102,9 +109,9 @@ def line_of(text: str, needle: str) -> int:
 
 
 def outputs_in(root: Path) -> dict[str, bytes]:
-    """Every file under root/generated and root/diagrams (bytes), by relative path."""
+    """Every file under the output folders of root (bytes), by relative path."""
     files = {}
-    for folder in ("generated", "diagrams"):
+    for folder in OUTPUT_FOLDERS:
         base = root / folder
         if base.is_dir():
             for path in sorted(base.rglob("*")):
@@ -114,7 +121,7 @@ def outputs_in(root: Path) -> dict[str, bytes]:
 
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Bytes and mtime (ns) of every file under root/generated and root/diagrams."""
+    """Bytes and mtime (ns) of every file under the output folders of root."""
     return {rel: (data, (root / rel).stat().st_mtime_ns) for rel, data in outputs_in(root).items()}
 
 
@@ -206,7 +213,7 @@ def test_check_reports_stale_files_and_writes_nothing(tmp_path):
     result = run_codegen("--check", "--spec", root / "spec", "--out", root)
 
     assert result.returncode == 1, result.stderr
-    assert stale_listed(result.stderr) == {"generated/close_codes.py"}
+    assert stale_listed(result.stderr) == {"generated/close_codes.py", "docs/protocol/close_codes.rst"}
     assert "python -m codegen" in result.stderr
     assert "wrote" not in result.stdout
     assert snapshot(root) == before, "--check changed, added or touched a file"
@@ -247,11 +254,14 @@ def test_close_code_doc_change_regenerates_only_close_codes(tmp_path):
     assert result.returncode == 0, result.stderr
     after = snapshot(root)
     assert changed_files({k: v[0] for k, v in before.items()}, {k: v[0] for k, v in after.items()}) == {
-        "generated/close_codes.py"
+        "generated/close_codes.py", "docs/protocol/close_codes.rst"
     }
     # Files whose content did not change are not rewritten either.
-    assert {rel for rel in after if after[rel][1] != before[rel][1]} == {"generated/close_codes.py"}
-    assert result.stdout.split() == ["wrote", "generated/close_codes.py"]
+    assert {rel for rel in after if after[rel][1] != before[rel][1]} == {
+        "generated/close_codes.py", "docs/protocol/close_codes.rst"
+    }
+    assert result.stdout.split() == ["wrote", "docs/protocol/close_codes.rst", "wrote", "generated/close_codes.py"]
+    assert new_doc in (root / "docs" / "protocol" / "close_codes.rst").read_text(encoding="utf-8")
     text = (root / "generated" / "close_codes.py").read_text(encoding="utf-8")
     assert f"#: {new_doc} (RFC 6455 §7.4.1)\n    GOING_AWAY = 1001" in text
     assert repr(new_doc) in text  # in REGISTERED_CLOSE_CODES
@@ -306,6 +316,7 @@ def test_new_state_changes_connection_module_and_diagram(tmp_path):
         "generated/connection.py",
         "diagrams/connection.dot",
         "diagrams/connection.svg",
+        "docs/protocol/connection.rst",
     }
     py = (root / "generated" / "connection.py").read_text(encoding="utf-8")
     assert "    DRAINING = 6\n" in py
@@ -358,9 +369,10 @@ def test_deflate_parameter_doc_change_regenerates_only_its_module(tmp_path):
     assert result.returncode == 0, result.stderr
     after = snapshot(root)
     assert changed_files({k: v[0] for k, v in before.items()}, {k: v[0] for k, v in after.items()}) == {
-        "generated/permessage_deflate.py"
+        "generated/permessage_deflate.py", "docs/protocol/permessage_deflate.rst"
     }
-    assert result.stdout.split() == ["wrote", "generated/permessage_deflate.py"]
+    assert result.stdout.split() == ["wrote", "docs/protocol/permessage_deflate.rst",
+                                     "wrote", "generated/permessage_deflate.py"]
     text = (root / "generated" / "permessage_deflate.py").read_text(encoding="utf-8")
     assert f"#: {new_doc} (RFC 7692 §7.1.1.1)\nSERVER_NO_CONTEXT_TAKEOVER = 'server_no_context_takeover'" in text
 
@@ -380,6 +392,7 @@ def test_deflate_negotiation_change_redraws_its_diagram(tmp_path):
         "generated/permessage_deflate.py",
         "diagrams/permessage_deflate.dot",
         "diagrams/permessage_deflate.svg",
+        "docs/protocol/permessage_deflate.rst",
     }
     py = (root / "generated" / "permessage_deflate.py").read_text(encoding="utf-8")
     assert ("(ConnectionType.SERVER, NegotiationState.ENABLED, RECEIVE_UNACCEPTABLE_OFFER): "
@@ -650,7 +663,7 @@ def test_generated_modules_import_without_jinja2_or_yaml(tmp_path):
 @pytest.mark.parametrize("rel", sorted(OUTPUT_SOURCES))
 def test_generated_file_starts_with_do_not_edit_header(rel):
     text = (REPO / rel).read_text(encoding="utf-8")
-    comment = "#" if rel.endswith(".py") else "//"
+    comment = {".py": "#", ".rst": ".."}.get(Path(rel).suffix, "//")
     sources = OUTPUT_SOURCES[rel]
     lines = text.splitlines()
     assert lines[0] == f"{comment} GENERATED FILE - DO NOT EDIT."
@@ -696,13 +709,14 @@ def test_svg_goes_stale_when_its_dot_changes(tmp_path):
         "generated/connection.py",
         "diagrams/connection.dot",
         "diagrams/connection.svg",
+        "docs/protocol/connection.rst",
     }
     assert snapshot(root) == before
 
     # An up-to-date .dot next to an SVG rendered from the old one: only the SVG is stale.
     other = tmp_path / "other"
     assert run_codegen("--spec", root / "spec", "--out", other).returncode == 0
-    for rel in ("generated/connection.py", "diagrams/connection.dot"):
+    for rel in ("generated/connection.py", "diagrams/connection.dot", "docs/protocol/connection.rst"):
         shutil.copyfile(other / rel, root / rel)
     check = run_codegen("--check", "--spec", root / "spec", "--out", root)
     assert check.returncode == 1
@@ -749,7 +763,7 @@ def test_missing_graphviz_is_fine_when_no_diagram_changes(tmp_path):
     before = outputs_in(root)
     result = run_codegen("--spec", root / "spec", "--out", root, env=without_dot(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert changed_files(before, outputs_in(root)) == {"generated/close_codes.py"}
+    assert changed_files(before, outputs_in(root)) == {"generated/close_codes.py", "docs/protocol/close_codes.rst"}
 
 
 # --- regressions ------------------------------------------------------------------

@@ -2,7 +2,8 @@
 The examples run as a user would run them: the quick start's session demo
 (wsspec client and server over 127.0.0.1), the standalone client against
 the standalone server in separate processes, and the asyncio echo server
-and echo client (those of the Autobahn|Testsuite run) against wsspec peers.
+and echo client (those of the Autobahn|Testsuite run) against wsspec peers,
+and the trio client against the trio server.
 """
 
 from __future__ import annotations
@@ -315,3 +316,38 @@ def test_echo_client_fails_fast_on_invalid_utf8() -> None:
     assert not errors, errors
     assert received == []
     assert closed.code == 1007
+
+
+# ---------------------------------------------------------------------------
+# examples/trio_server.py and examples/trio_client.py (shown in the docs'
+# trio guide): the client against the server, each in its own process, over
+# 127.0.0.1; both must exit by themselves.
+# ---------------------------------------------------------------------------
+
+
+def test_trio_client_against_trio_server() -> None:
+    server = subprocess.Popen([sys.executable, str(EXAMPLES / "trio_server.py"), "--port", "0", "--connections", "1"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = server.stdout.readline()
+        match = re.search(r"ws://127\.0\.0\.1:(\d+)/", line)
+        assert match, line
+        client = subprocess.run([sys.executable, str(EXAMPLES / "trio_client.py"), match.group(1)],
+                                capture_output=True, text=True, timeout=60)
+        assert client.returncode == 0, client.stdout + client.stderr
+        for expected in ("[client] ok       open, subprotocol 'echo.v1'",
+                         "[client] ok       echo: 'Hello from trio!'",
+                         "[client] ok       fragmented echo: b'\\x00\\x01\\x02\\x03'",
+                         "[client] ok       ping answered",
+                         "[client] ok       closed: 1000 'bye'"):
+            assert expected in client.stdout, (expected, client.stdout)
+        # The server served its one connection and exits on its own.
+        assert server.wait(30) == 0
+        out = server.stdout.read()
+        assert "[server] sent     Pong(payload=b'trio ping')" in out, out
+        assert out.rstrip().endswith("[server] done"), out
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait(10)
+        server.stdout.close()
