@@ -175,6 +175,10 @@ def _load_opcodes(spec: Spec, doc: Located) -> None:
     ]
 
 
+#: ``send_as`` value meaning "a Close frame without a code" (an empty payload, RFC 6455 §5.5.1).
+SEND_NO_CODE = "no code"
+
+
 def _load_close_codes(spec: Spec, doc: Located) -> None:
     ranges = doc.records(
         "ranges", {"name": req(str), "first": req(int), "last": req(int), "wire": req(str), **DOC}
@@ -192,7 +196,8 @@ def _load_close_codes(spec: Spec, doc: Located) -> None:
     ]
     codes = doc.records(
         "codes",
-        {"name": req(str), "value": req(int), "enum": req(bool), "wire": req(bool), **DOC},
+        {"name": req(str), "value": req(int), "enum": req(bool), "wire": req(bool),
+         "send_as": opt(int, str, describe=f"a close code that may be sent, or {SEND_NO_CODE!r}"), **DOC},
     )
     _unique(doc, codes, "name", "close code name")
     _unique(doc, codes, "value", "close code")
@@ -204,7 +209,21 @@ def _load_close_codes(spec: Spec, doc: Located) -> None:
                 f"codes[{index}]: {record['value']} is in no declared range; expected a value inside one of "
                 + ", ".join(f"{r.name} {r.value[0]}-{r.value[1]}" for r in spec.close_ranges),
             )
-    spec.close_codes = _entries(codes, extra_keys=("enum", "wire"))
+    wire_codes = {record["value"] for record, _ in codes if record["wire"]}
+    for index, (record, _) in enumerate(codes):
+        if "send_as" not in record:
+            continue
+        send_as, where = record["send_as"], record.key_lines["send_as"]
+        if record["wire"]:
+            raise doc.error(where, f"codes[{index}]: 'send_as' on a code that may be sent itself; "
+                                   "expected it only where wire is false")
+        if isinstance(send_as, str) and send_as != SEND_NO_CODE:
+            raise doc.error(where, f"codes[{index}]: 'send_as' is {send_as!r}; expected a close code "
+                                   f"that may be sent, or {SEND_NO_CODE!r}")
+        if isinstance(send_as, int) and send_as not in wire_codes:
+            raise doc.error(where, f"codes[{index}]: 'send_as' is {send_as}, which may not be sent itself; "
+                                   f"expected one of {', '.join(map(str, sorted(wire_codes)))} or {SEND_NO_CODE!r}")
+    spec.close_codes = _entries(codes, extra_keys=("enum", "wire", "send_as"))
 
 
 def _load_framing(spec: Spec, doc: Located) -> None:

@@ -25,10 +25,10 @@ class CloseReason(IntEnum):
     #: An endpoint received a type of data it cannot accept (e.g. binary data when it understands only text). (RFC 6455 §7.4.1)
     UNSUPPORTED_DATA = 1003
 
-    #: No status code was actually present in the Close frame (local use only). (RFC 6455 §7.4.1)
+    #: No status code was actually present in the Close frame (local use only). (RFC 6455 §7.4.1; sent as a Close frame without a code)
     NO_STATUS_RCVD = 1005
 
-    #: The connection was closed abnormally, without sending or receiving a Close frame (local use only). (RFC 6455 §7.4.1)
+    #: The connection was closed abnormally, without sending or receiving a Close frame (local use only). (RFC 6455 §7.4.1; sent as 1000)
     ABNORMAL_CLOSURE = 1006
 
     #: An endpoint received data within a message that was not consistent with its type (e.g. non-UTF-8 data in a text message). (RFC 6455 §7.4.1)
@@ -52,7 +52,7 @@ class CloseReason(IntEnum):
     #: The service is experiencing overload; a client should connect to another address or retry later. (RFC 6455 §11.7, IANA registry)
     TRY_AGAIN_LATER = 1013
 
-    #: The connection was closed because the TLS handshake failed (local use only). (RFC 6455 §7.4.1)
+    #: The connection was closed because the TLS handshake failed (local use only). (RFC 6455 §7.4.1; sent as 1000)
     TLS_HANDSHAKE_FAILED = 1015
 
 
@@ -81,6 +81,15 @@ LOCAL_ONLY_CLOSE_REASONS = (CloseReason.NO_STATUS_RCVD, CloseReason.ABNORMAL_CLO
 
 #: Every registered code that must never be sent in a Close frame (RFC 6455 §7.4.1).
 NEVER_SENT_CODES = frozenset({1004, 1005, 1006, 1015})
+
+#: Local-only codes an application may still pass when it sends a Close, and
+#: what goes on the wire instead (``None``: a Close frame without a code), as
+#: wsproto 1.3.2 does; the other local-only codes are refused (RFC 6455 §7.4.1).
+SEND_AS: dict[int, int | None] = {
+    1005: None,  # NO_STATUS_RCVD
+    1006: 1000,  # ABNORMAL_CLOSURE
+    1015: 1000,  # TLS_HANDSHAKE_FAILED
+}
 
 #: Registered codes that may be sent in a Close frame.
 WIRE_CODES = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._generated.close_codes import CloseReason
+from ._generated.close_codes import SEND_AS, CloseReason
 from ._generated.connection import (
     CONNECTION_LOST,
     PROTOCOL_ERROR,
@@ -249,16 +249,21 @@ class Connection:
                 data = proto.pong(event.payload)  # type: ignore[attr-defined]
             else:
                 data = proto.close(event.code, event.reason)  # type: ignore[attr-defined]
-        except LocalProtocolError:
-            raise
-        except (ValueError, TypeError) as exc:
-            error = InvalidEventTypeError if isinstance(exc, TypeError) else InvalidEventError
+        except (ValueError, TypeError, LocalProtocolError) as exc:
+            if isinstance(exc, LocalProtocolError):
+                error: type[LocalProtocolError] = type(exc)
+            else:
+                error = InvalidEventTypeError if isinstance(exc, TypeError) else InvalidEventError
             msg = f"Cannot send {type(event).__name__} in state {state.name}: {exc}"
             raise error(msg) from exc
         if kind == SEND_CLOSE:
             self._queued_close = b""  # this Close replaces the queued one
             if self._closing_because is None:
-                self._closing_because = f"we sent Close ({event.code})"  # type: ignore[attr-defined]
+                code = event.code  # type: ignore[attr-defined]
+                sent = SEND_AS.get(code, code) if isinstance(code, int) else code
+                self._closing_because = (
+                    f"we sent Close ({code})" if sent == code else f"we sent Close ({code}, on the wire as {sent or 'no code'})"
+                )
         self._state = next_state
         return data
 

@@ -42,6 +42,7 @@ from ._generated.close_codes import (
     MIN_PRIVATE_CLOSE_REASON,
     MIN_PROTOCOL_CLOSE_REASON,
     REGISTERED_CLOSE_CODES,
+    SEND_AS,
     CloseReason,
     may_appear_on_wire,
 )
@@ -67,7 +68,7 @@ from ._generated.framing import (
 from ._generated.opcodes import CONTROL_OPCODES, Opcode
 from .masking import mask as _mask
 from .masking import new_masking_key as _new_masking_key
-from .utilities import LocalProtocolError
+from .utilities import InvalidEventTypeError, LocalProtocolError
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -282,7 +283,7 @@ def _unsendable_close_code(code: object) -> str:
     registered = REGISTERED_CLOSE_CODES.get(code) if isinstance(code, int) else None
     if registered is not None:
         name, meaning, source = registered
-        why = f"{name} is local-only and must not be sent in a Close frame: {meaning} ({source})"
+        why = f"{name} must not be sent in a Close frame: {meaning} ({source})"
     else:
         why = (f"it is neither a registered code nor in {MIN_LIBRARY_CLOSE_REASON}-{MAX_PRIVATE_CLOSE_REASON} "
                "(RFC 6455 §7.4.2)")
@@ -1033,22 +1034,32 @@ class FrameProtocol:
     def close(self, code: int | None = None, reason: str | None = None) -> bytes:
         """Serialize a Close frame (RFC 6455 section 5.5.1).
 
-        :param code: close code (int), or ``None`` (or 1005 NO_STATUS_RCVD,
-            as in the ``response()`` of a Close that carried no code) for an
-            empty payload. Any other code must be one that may appear on the
-            wire (spec/close_codes.yaml: registered codes except 1004, 1006
-            and 1015, and 3000-4999).
+        :param code: close code (int), or ``None`` for an empty payload. A
+            local-only code is replaced as wsproto does (``SEND_AS``, from
+            the ``send_as`` column of spec/close_codes.yaml): 1005
+            NO_STATUS_RCVD (the ``response()`` of a Close that carried no
+            code) is sent as a Close frame without a code, 1006
+            ABNORMAL_CLOSURE and 1015 TLS_HANDSHAKE_FAILED as 1000 with the
+            reason kept; the local-only codes must never be on the wire
+            (RFC 6455 §7.4.1). Any other code must be one that may appear on
+            the wire (registered codes except 1004, and 3000-4999).
         :param reason: text reason; encoded as UTF-8 and truncated at a
             character boundary to ``MAX_CLOSE_REASON_BYTES`` (123) bytes.
         :returns: the frame's wire bytes.
-        :raises LocalProtocolError: a code that may not be sent (naming it
-            and why; wsproto silently rewrites or sends such codes), or a
-            reason without a code.
+        :raises LocalProtocolError: a code that may not be sent, naming it and
+            why (wsproto sends 1004, 999 or 5000 as given).
+        :raises InvalidEventTypeError: a reason without a code (a reason
+            needs a code on the wire, RFC 6455 §5.5.1); it is both a
+            ``LocalProtocolError`` and the ``TypeError`` wsproto raises.
         """
-        if code is None or code == CloseReason.NO_STATUS_RCVD:
+        given = code
+        if isinstance(code, int) and code in SEND_AS:
+            code = SEND_AS[code]
+        if code is None:
             if reason:
-                msg = f"cannot send a close reason without a close code (code {code}, RFC 6455 §5.5.1)"
-                raise LocalProtocolError(msg)
+                why = "no code given" if given is None else f"code {given} is sent as a Close frame without a code"
+                msg = f"cannot send a close reason without a close code ({why}; RFC 6455 §5.5.1)"
+                raise InvalidEventTypeError(msg)
             payload = b""
         else:
             if not isinstance(code, int) or not may_appear_on_wire(code):

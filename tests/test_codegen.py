@@ -437,6 +437,27 @@ BROKEN = {
         ["duplicate key 'wire'", "(first at line {line:wire: true\n    doc: An endpoint is going away})",
          "expected each key once"],
     ),
+    "send-as-a-local-only-code": (
+        "close_codes.yaml",
+        "    wire: false\n    send_as: 1000\n    doc: The connection was closed abnormally",
+        "    wire: false\n    send_as: 1005\n    doc: The connection was closed abnormally",
+        "send_as: 1005",
+        ["codes[6]", "'send_as' is 1005, which may not be sent itself", "expected one of 1000, 1001"],
+    ),
+    "send-as-on-a-wire-code": (
+        "close_codes.yaml",
+        GOING_AWAY_DOC,
+        GOING_AWAY_DOC + "    send_as: 1000\n",
+        "send_as: 1000\n    rfc",
+        ["codes[1]", "'send_as' on a code that may be sent itself", "expected it only where wire is false"],
+    ),
+    "send-as-an-unknown-word": (
+        "close_codes.yaml",
+        "    send_as: no code\n",
+        "    send_as: nothing\n",
+        "send_as: nothing",
+        ["codes[5]", "'send_as' is 'nothing'", "expected a close code that may be sent, or 'no code'"],
+    ),
     "unreachable-state": (
         "connection.yaml",
         '    rfc: "RFC 6455 §4.2.2"\n\nconnection_types:\n',

@@ -126,11 +126,30 @@ def test_fragmented_message_across_reads_and_split_bytes() -> None:
     assert received[-1].message_finished and not received[0].message_finished
 
 
-@pytest.mark.parametrize("code", [1004, 1006, 1015, 999, 5000])
+@pytest.mark.parametrize("code", [1004, 999, 5000])
 def test_unsendable_close_code_raises_and_keeps_state(code: int) -> None:
     client, _ = pair()
-    with pytest.raises(LocalProtocolError, match=f"close code {code} may not be sent"):
+    with pytest.raises(LocalProtocolError, match=f"in state OPEN: close code {code} may not be sent"):
         client.send(CloseConnection(code, "x"))
+    assert client.state is ConnectionState.OPEN
+
+
+@pytest.mark.parametrize("code", [CloseReason.ABNORMAL_CLOSURE, 1015])
+def test_aborting_with_a_local_only_code_sends_1000(code: int) -> None:
+    """trio-websocket aborts a broken connection with CloseConnection(1006) while OPEN;
+    wsproto puts 1000 on the wire, and so does wsspec (spec/close_codes.yaml send_as)."""
+    client, server = pair()
+    wire = client.send(CloseConnection(code, "aborted"))
+    assert client.state is ConnectionState.LOCAL_CLOSING
+    server.receive_data(wire)
+    assert list(server.events()) == [CloseConnection(CloseReason.NORMAL_CLOSURE, "aborted")]
+
+
+def test_reason_without_code_is_a_type_error_too() -> None:
+    client, _ = pair()
+    with pytest.raises(LocalProtocolError, match="in state OPEN: cannot send a close reason without") as info:
+        client.send(CloseConnection(None, "x"))  # type: ignore[arg-type]
+    assert isinstance(info.value, TypeError)
     assert client.state is ConnectionState.OPEN
 
 

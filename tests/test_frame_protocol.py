@@ -427,13 +427,30 @@ def test_close_no_status_means_an_empty_payload():
     s = server()
     assert close_payload(s.close(CloseReason.NO_STATUS_RCVD)) == b""
     assert close_payload(s.close(1005, "")) == b""
-    with pytest.raises(LocalProtocolError, match="without a close code"):
+    assert s.close(CloseReason.NO_STATUS_RCVD) == wfp.FrameProtocol(False, []).close(
+        wfp.CloseReason.NO_STATUS_RCVD)
+    with pytest.raises(LocalProtocolError, match="code 1005 is sent as a Close frame without a code"):
         s.close(CloseReason.NO_STATUS_RCVD, "why")
 
 
-@pytest.mark.parametrize("code", [1004, 1006, 1015, 0, 999, 1016, 2999, 5000, 65535, 70000, -1])
+@pytest.mark.parametrize("code", [1006, 1015])
+@pytest.mark.parametrize("reason", [None, "", "going", "é" * 100])
+def test_close_local_only_codes_go_out_as_1000_like_wsproto(code, reason):
+    """RFC 6455 §7.4.1: 1006/1015 never go on the wire; wsproto sends 1000 with the reason, so do we."""
+    wire = server().close(code, reason)
+    assert close_payload(wire)[:2] == struct.pack("!H", 1000)
+    assert wire == wfp.FrameProtocol(False, []).close(code, reason)
+
+
+def test_send_as_comes_from_the_spec():
+    """The replacement is the spec's send_as column, not a table kept by hand."""
+    assert gen_close.SEND_AS == {1005: None, 1006: 1000, 1015: 1000}
+    assert set(gen_close.SEND_AS) == {int(c) for c in gen_close.LOCAL_ONLY_CLOSE_REASONS}
+
+
+@pytest.mark.parametrize("code", [1004, 0, 999, 1016, 2999, 5000, 65535, 70000, -1])
 def test_close_codes_that_may_not_be_sent_raise_naming_the_code(code):
-    """wsproto 1.3.2 rewrites 1006/1015 to 1000 and sends 1004, 999, 5000 as given."""
+    """wsproto 1.3.2 sends 1004, 999, 5000 as given (RFC 6455 §7.4.2 forbids them)."""
     with pytest.raises(LocalProtocolError, match=f"close code {code} may not be sent"):
         server().close(code)
     if 0 <= code <= 65535:
@@ -441,14 +458,17 @@ def test_close_codes_that_may_not_be_sent_raise_naming_the_code(code):
         assert wire[0] == 0x88 and len(wire) == 4  # wsproto sends a code anyway
 
 
-def test_close_local_only_code_message_says_why():
-    with pytest.raises(LocalProtocolError, match="ABNORMAL_CLOSURE is local-only"):
-        server().close(CloseReason.ABNORMAL_CLOSURE, "x")
+def test_close_reserved_code_message_says_why():
+    with pytest.raises(LocalProtocolError, match=r"RESERVED_1004 must not be sent in a Close frame: Reserved"):
+        server().close(1004, "x")
 
 
 def test_close_reason_without_code():
-    with pytest.raises(LocalProtocolError, match="without a close code"):
+    with pytest.raises(LocalProtocolError, match="without a close code") as info:
         server().close(None, "reason")
+    assert isinstance(info.value, TypeError)  # wsproto raises TypeError
+    with pytest.raises(TypeError):
+        wfp.FrameProtocol(False, []).close(None, "reason")
 
 
 @pytest.mark.parametrize(

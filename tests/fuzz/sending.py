@@ -22,7 +22,9 @@ from . import cases as C
 from . import wire as W
 
 SENDABLE = (None, 1000, 1001, 1003, 1008, 1011, 3000, 4999)
-UNSENDABLE = (0, 999, 1004, 1006, 1015, 1016, 2999, 5000)
+# Local-only codes sent as something else (spec/close_codes.yaml send_as; None: no code).
+REPLACED = {1005: None, 1006: 1000, 1015: 1000}
+UNSENDABLE = (0, 999, 1004, 1016, 2999, 5000)
 
 
 @dataclass
@@ -71,7 +73,7 @@ def gen_send_case(seed: int, index: int) -> SendCase:
         elif r < 0.8:
             ops.append(["text_none", None, True])
         elif r < 0.9:
-            code = rng.choice(SENDABLE + UNSENDABLE + (1005,))
+            code = rng.choice(SENDABLE + UNSENDABLE + tuple(REPLACED))
             ops.append(["close", code, C.gen_text(rng, rng.randint(0, 200)) if rng.random() < 0.5 else None])
         else:
             ops.append(["ping_str", "not bytes", None])
@@ -109,8 +111,9 @@ def run_send_case(case: SendCase, *, conn_factory: Any = None, **_: Any) -> tupl
             expect_op = W.OP_PING if name == "ping" else W.OP_PONG
         elif name == "close":
             event = CloseConnection(code=arg, reason=arg2)
-            # None or 1005 (NO_STATUS_RCVD, what a code-less Close's response() carries): empty payload
-            valid = not closed and (arg in SENDABLE or arg == 1005) and not (arg in (None, 1005) and arg2)
+            # None or 1005 (NO_STATUS_RCVD, what a code-less Close's response() carries): empty payload;
+            # 1006/1015: 1000 with the reason
+            valid = not closed and (arg in SENDABLE or arg in REPLACED) and not (arg in (None, 1005) and arg2)
             expect_op = W.OP_CLOSE
         elif name == "text_bytes":
             event = TextMessage(data=arg)
@@ -155,6 +158,12 @@ def run_send_case(case: SendCase, *, conn_factory: Any = None, **_: Any) -> tupl
             problems.append(f"op {i}: send({name}) produced opcode {opcode:#x}, expected {expect_op:#x}")
         if opcode in (W.OP_PING, W.OP_PONG, W.OP_CLOSE) and len(payload) > 125:
             problems.append(f"op {i}: control frame with a {len(payload)}-byte payload")
+        if name == "close" and opcode == W.OP_CLOSE:
+            wire_code = REPLACED.get(arg, arg)
+            expected = b"" if wire_code is None else wire_code.to_bytes(2, "big")
+            if payload[:2] != expected:
+                problems.append(f"op {i}: close({arg}) put {payload[:2].hex() or 'no code'} on the wire, "
+                                f"expected {expected.hex() or 'no code'}")
         if name in ("text", "bytes"):
             open_type = None if arg2 else (open_type or name)
         elif name in ("text_bytes", "bytes_str"):
