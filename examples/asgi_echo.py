@@ -12,6 +12,8 @@ if the client offers it) and then, per message received:
   ``wsspec.install_as_wsproto()``, ``"wsproto"`` on the real wsproto;
 * text ``close CODE [REASON]``: the app closes the connection with that code
   and reason (``websocket.close``);
+* text ``last-close``: answers ``"CODE REASON"`` of the last
+  ``websocket.disconnect`` this process saw (what a closing client sent);
 * anything else, text or bytes: echoed back unchanged, with its type.
 
 Plain HTTP requests get ``200 ok`` (text/plain), lifespan events are
@@ -27,6 +29,9 @@ from typing import Any, Awaitable, Callable
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+#: (code, reason) of the last ``websocket.disconnect`` in this process.
+last_disconnect: tuple[object, object] = (None, None)
 
 
 def which_library() -> str:
@@ -56,6 +61,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def _websocket(receive: Receive, send: Send) -> None:
+    global last_disconnect
     message = await receive()
     if message["type"] != "websocket.connect":
         return
@@ -63,11 +69,15 @@ async def _websocket(receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":
+            last_disconnect = (message.get("code"), message.get("reason"))
             return
         text = message.get("text")
         data = message.get("bytes")
         if text == "which":
             await send({"type": "websocket.send", "text": which_library()})
+        elif text == "last-close":
+            code, reason = last_disconnect
+            await send({"type": "websocket.send", "text": f"{code} {reason or ''}".rstrip()})
         elif text is not None and text.startswith("close "):
             code, _, reason = text[len("close "):].partition(" ")
             await send({"type": "websocket.close", "code": int(code), "reason": reason})
