@@ -86,3 +86,32 @@ async def _websocket(receive: Receive, send: Send) -> None:
             await send({"type": "websocket.send", "text": text})
         else:
             await send({"type": "websocket.send", "bytes": data})
+
+
+async def check_server(url: str) -> None:
+    """A short client session (the ``websockets`` client) against this app at url.
+
+    Prints what it checks; raises AssertionError at the first surprise. Used by
+    the uvicorn and hypercorn examples.
+    """
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    async with connect(url, max_size=None, open_timeout=10, close_timeout=5) as ws:
+        await ws.send("which")
+        which = await ws.recv()
+        print(f"[client] the server's wsproto is {which}", flush=True)
+        for message in ["Grüße, κόσμε! 你好, 世界 🌍", bytes(range(256)) * 4096]:
+            await ws.send(message)
+            assert await ws.recv() == message
+        print("[client] text and a 1 MiB binary message echoed", flush=True)
+        await ws.close(4000, "client done")
+    async with connect(url, open_timeout=10, close_timeout=5) as ws:
+        await ws.send("close 4321 app says bye")
+        try:
+            await ws.recv()
+        except ConnectionClosed as exc:
+            assert exc.rcvd is not None and (exc.rcvd.code, exc.rcvd.reason) == (4321, "app says bye"), exc
+            print(f"[client] the app closed with {exc.rcvd.code} {exc.rcvd.reason!r}", flush=True)
+        else:
+            raise AssertionError("the app did not close")

@@ -38,7 +38,9 @@ def main(argv: list[str]) -> object:
         if len(argv) < 2:
             return USAGE
         sys.argv = argv[1:]
-        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+        # alter_sys=False keeps this file as sys.modules["__main__"], which
+        # is what "spawn" workers re-import (and so install wsspec).
+        runpy.run_module(argv[1], run_name="__main__", alter_sys=False)
         return 0
     found = entry_points(group="console_scripts", name=argv[0])
     if not found:
