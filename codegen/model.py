@@ -45,11 +45,15 @@ class Entry:
 class Input:
     name: str
     direction: str
-    event: str
+    event: str  # how diagrams and comments name what the input carries
     doc: str
     rfc: str
     error: bool = False
     side: str | None = None
+    #: connection.yaml: the wsspec.events classes, received opcodes and close codes (names) of the input.
+    events: tuple[str, ...] = ()
+    opcodes: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
 
     @property
     def const(self) -> str:
@@ -257,13 +261,70 @@ def _load_inputs(doc: Located, sided: bool, sides: list[str]) -> list[Input]:
     _unique(doc, records, "name", "input")
     result = []
     for index, (record, _) in enumerate(records):
-        _one_of(doc, record, "direction", DIRECTIONS, f"inputs[{index}]")
-        if sided:
-            _one_of(doc, record, "side", sides, f"inputs[{index}]")
-        if not record["name"].isidentifier() or record["name"] != record["name"].lower():
-            raise doc.error(record.key_lines["name"], f"inputs[{index}]: name {record['name']!r}; expected a lowercase identifier")
+        _check_input(doc, record, index, sides if sided else None)
         result.append(Input(record["name"], record["direction"], one_line(record["event"]), one_line(record["doc"]),
                             one_line(record["rfc"]), record.get("error", False), record.get("side")))
+    return result
+
+
+def _check_input(doc: Located, record: Map, index: int, sides: list[str] | None) -> None:
+    _one_of(doc, record, "direction", DIRECTIONS, f"inputs[{index}]")
+    if sides is not None:
+        _one_of(doc, record, "side", sides, f"inputs[{index}]")
+    if not record["name"].isidentifier() or record["name"] != record["name"].lower():
+        raise doc.error(record.key_lines["name"], f"inputs[{index}]: name {record['name']!r}; expected a lowercase identifier")
+
+
+def _names(doc: Located, record: Map, key: str, allowed: list[str], where: str, what: str) -> tuple[str, ...]:
+    """A list of names under ``key``, each one of ``allowed`` (or, if empty, a CamelCase identifier)."""
+    values = record.get(key, [])
+    for value in values:
+        ok = value in allowed if allowed else (isinstance(value, str) and value.isidentifier() and value[:1].isupper())
+        if not ok:
+            expected = f"one of {', '.join(allowed)}" if allowed else "a class name of wsspec.events"
+            raise doc.error(record.key_lines[key], f"{where}: {key} names {value!r}, not {what}; expected {expected}")
+    return tuple(values)
+
+
+def _load_connection_inputs(spec: Spec, doc: Located) -> list[Input]:
+    """connection.yaml's inputs: the events, opcodes and close codes of each are data the runtime maps by."""
+    schema = {"name": req(str), "direction": req(str), "events": req(list), "opcodes": opt(list),
+              "codes": opt(list), "error": opt(bool), **DOC}
+    records = doc.records("inputs", schema)
+    _unique(doc, records, "name", "input")
+    opcode_names = [o.name for o in spec.opcodes]
+    code_names = [c.name for c in spec.close_codes]
+    result, owner, sent = [], {}, {}
+    for index, (record, _) in enumerate(records):
+        where = f"inputs[{index}]"
+        _check_input(doc, record, index, None)
+        events = _names(doc, record, "events", [], where, "an event class")
+        opcodes = _names(doc, record, "opcodes", opcode_names, where, "a declared opcode")
+        codes = _names(doc, record, "codes", code_names, where, "a declared close code")
+        if opcodes and record["direction"] != "receive":
+            raise doc.error(record.key_lines["opcodes"], f"{where}: opcodes on a {record['direction']} input; "
+                                                          "expected them only on receive inputs")
+        for opcode in opcodes:
+            if opcode in owner:
+                raise doc.error(record.key_lines["opcodes"], f"{where}: opcode {opcode} already belongs to input "
+                                                              f"{owner[opcode]}; expected each opcode in one input")
+            owner[opcode] = record["name"]
+        if record["direction"] == "send":
+            for event in events:
+                if event in sent:
+                    raise doc.error(record.key_lines["events"], f"{where}: event {event} is already sent as "
+                                                                 f"{sent[event]}; expected each event in one send input")
+                sent[event] = record["name"]
+        label = " / ".join(events)
+        if codes:
+            values = {c.name: c.value for c in spec.close_codes}
+            label += "(" + " / ".join(str(values[c]) for c in codes) + ")"
+        result.append(Input(record["name"], record["direction"], label, one_line(record["doc"]),
+                            one_line(record["rfc"]), record.get("error", False), None, events, opcodes, codes))
+    missing = [name for name in opcode_names if name not in owner]
+    if missing:
+        raise doc.error(doc.data.key_lines["inputs"], f"inputs: opcode {missing[0]} belongs to no input; "
+                                                      "expected every opcode of opcodes.yaml in one receive input")
     return result
 
 
@@ -318,7 +379,7 @@ def _load_connection(spec: Spec, doc: Located) -> None:
     _unique(doc, types, "name", "connection type")
     _unique(doc, types, "value", "connection type value")
     spec.connection_types = _entries(types)
-    spec.connection_inputs = _load_inputs(doc, sided=False, sides=[])
+    spec.connection_inputs = _load_connection_inputs(spec, doc)
     for index, (record, _) in enumerate(doc.records("receive_bytes", {"state": req(str), "action": req(str)})):
         where = f"receive_bytes[{index}]"
         _one_of(doc, record, "state", names, where)

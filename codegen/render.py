@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jinja2
 
-from .model import PMD_KINDS, PMD_VALUE_RULES, Spec, Transition
+from .model import PMD_KINDS, PMD_VALUE_RULES, RECEIVE_ACTIONS, Spec, Transition
 
 TEMPLATES = Path(__file__).parent / "templates"
 SVG_STAMP = ("<!-- GENERATED FILE - DO NOT EDIT. Rendered by `python -m codegen` from {sources}. -->\n"
@@ -101,8 +101,8 @@ def render_sources(spec: Spec) -> dict[str, str]:
     emit("generated/opcodes.py", "opcodes.py.j2", [src["opcodes.yaml"]], reserved_values=reserved_values)
     emit("generated/close_codes.py", "close_codes.py.j2", [src["close_codes.yaml"]])
     emit("generated/framing.py", "framing.py.j2", [src["framing.yaml"]])
-    emit("generated/connection.py", "connection.py.j2", [src["connection.yaml"]],
-         input_const={i.name: i.const for i in spec.connection_inputs})
+    emit("generated/connection.py", "connection.py.j2", [src["connection.yaml"], src["opcodes.yaml"]],
+         input_const={i.name: i.const for i in spec.connection_inputs}, receive_actions=RECEIVE_ACTIONS)
     emit("generated/handshake.py", "handshake.py.j2", [src["handshake.yaml"], src["connection.yaml"]],
          hs=type("HS", (), spec.handshake_constants),
          input_const={i.name: i.const for i in spec.handshake_inputs})

@@ -79,9 +79,6 @@ REGISTERED_CLOSE_CODES: dict[int, tuple[str, str, str]] = {
 #: Registered CloseReason members that must never be sent in a Close frame (RFC 6455 §7.4.1).
 LOCAL_ONLY_CLOSE_REASONS = (CloseReason.NO_STATUS_RCVD, CloseReason.ABNORMAL_CLOSURE, CloseReason.TLS_HANDSHAKE_FAILED)
 
-#: Every registered code that must never be sent in a Close frame (RFC 6455 §7.4.1).
-NEVER_SENT_CODES = frozenset({1004, 1005, 1006, 1015})
-
 #: Local-only codes an application may still pass when it sends a Close, and
 #: what goes on the wire instead (``None``: a Close frame without a code), as
 #: wsproto 1.3.2 does; the other local-only codes are refused (RFC 6455 §7.4.1).

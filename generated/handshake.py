@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 from .connection import ConnectionState, ConnectionType
 
 #: The only Sec-WebSocket-Version this library speaks (RFC 6455 §4.1).
@@ -71,53 +73,73 @@ HEADER_SPELLING: dict[bytes, bytes] = {
     CONTENT_LENGTH: b'Content-Length',
 }
 
-#: CLIENT send: The client sends the upgrade request. Event: Request. (RFC 6455 §4.1)
-SEND_REQUEST = 'send_request'
 
-#: CLIENT receive: A 101 response whose Sec-WebSocket-Accept, Upgrade, Connection, subprotocol and extensions check out. Event: AcceptConnection. (RFC 6455 §4.1)
-RECEIVE_ACCEPT = 'receive_accept'
+class HandshakeInput(Enum):
+    """What can happen during the opening handshake, per side: the
+    application sends an event, or an HTTP message (or a bad one) arrives."""
 
-#: CLIENT receive: A 101 response that fails a check; the client must _Fail the WebSocket Connection_. Event: RemoteProtocolError. (RFC 6455 §4.1)
-RECEIVE_BAD_ACCEPT = 'receive_bad_accept'
+    __hash__ = object.__hash__  # identity, as for ConnectionState
 
-#: CLIENT receive: An informational (1xx) response other than 101. Event: RejectConnection(has_body=False). (RFC 6455 §4.1)
-RECEIVE_INFORMATIONAL = 'receive_informational'
+    #: CLIENT send: The client sends the upgrade request. Event: Request. (RFC 6455 §4.1)
+    SEND_REQUEST = 'send_request'
 
-#: CLIENT receive: A final response other than 101; its body follows. Event: RejectConnection(has_body=True). (RFC 6455 §4.1)
-RECEIVE_REJECT = 'receive_reject'
+    #: CLIENT receive: A 101 response whose Sec-WebSocket-Accept, Upgrade, Connection, subprotocol and extensions check out. Event: AcceptConnection. (RFC 6455 §4.1)
+    RECEIVE_ACCEPT = 'receive_accept'
 
-#: CLIENT receive: A chunk of the rejection body. Event: RejectData(body_finished=False). (RFC 6455 §4.1)
-RECEIVE_REJECT_DATA = 'receive_reject_data'
+    #: CLIENT receive: A 101 response that fails a check; the client must _Fail the WebSocket Connection_. Event: RemoteProtocolError. (RFC 6455 §4.1)
+    RECEIVE_BAD_ACCEPT = 'receive_bad_accept'
 
-#: CLIENT receive: The end of the rejection body. Event: RejectData(b"", body_finished=True). (RFC 6455 §4.1)
-RECEIVE_REJECT_END = 'receive_reject_end'
+    #: CLIENT receive: An informational (1xx) response other than 101. Event: RejectConnection(has_body=False). (RFC 6455 §4.1)
+    RECEIVE_INFORMATIONAL = 'receive_informational'
 
-#: SERVER receive: A valid upgrade request. Event: Request. (RFC 6455 §4.2.1)
-RECEIVE_REQUEST = 'receive_request'
+    #: CLIENT receive: A final response other than 101; its body follows. Event: RejectConnection(has_body=True). (RFC 6455 §4.1)
+    RECEIVE_REJECT = 'receive_reject'
 
-#: SERVER receive: An invalid upgrade request. The state stays CONNECTING so that the application can still send the error's event_hint (400, or 426 for a wrong version). Event: RemoteProtocolError(event_hint=RejectConnection). (RFC 6455 §4.2.1)
-RECEIVE_BAD_REQUEST = 'receive_bad_request'
+    #: CLIENT receive: A chunk of the rejection body. Event: RejectData(body_finished=False). (RFC 6455 §4.1)
+    RECEIVE_REJECT_DATA = 'receive_reject_data'
 
-#: SERVER send: The server accepts with 101 Switching Protocols. Event: AcceptConnection. (RFC 6455 §4.2.2)
-SEND_ACCEPT = 'send_accept'
+    #: CLIENT receive: The end of the rejection body. Event: RejectData(b"", body_finished=True). (RFC 6455 §4.1)
+    RECEIVE_REJECT_END = 'receive_reject_end'
 
-#: SERVER send: The server rejects with a response that has no body. Event: RejectConnection(has_body=False). (RFC 6455 §4.2.2)
-SEND_REJECT = 'send_reject'
+    #: SERVER receive: A valid upgrade request. Event: Request. (RFC 6455 §4.2.1)
+    RECEIVE_REQUEST = 'receive_request'
 
-#: SERVER send: The server rejects; RejectData events carry the body. Event: RejectConnection(has_body=True). (RFC 6455 §4.2.2)
-SEND_REJECT_WITH_BODY = 'send_reject_with_body'
+    #: SERVER receive: An invalid upgrade request. The state stays CONNECTING so that the application can still send the error's event_hint (400, or 426 for a wrong version). Event: RemoteProtocolError(event_hint=RejectConnection). (RFC 6455 §4.2.1)
+    RECEIVE_BAD_REQUEST = 'receive_bad_request'
 
-#: SERVER send: A chunk of the rejection body. Event: RejectData(body_finished=False). (RFC 6455 §4.2.2)
-SEND_REJECT_DATA = 'send_reject_data'
+    #: SERVER send: The server accepts with 101 Switching Protocols. Event: AcceptConnection. (RFC 6455 §4.2.2)
+    SEND_ACCEPT = 'send_accept'
 
-#: SERVER send: The last chunk of the rejection body. Event: RejectData(body_finished=True). (RFC 6455 §4.2.2)
-SEND_REJECT_DATA_END = 'send_reject_data_end'
+    #: SERVER send: The server rejects with a response that has no body. Event: RejectConnection(has_body=False). (RFC 6455 §4.2.2)
+    SEND_REJECT = 'send_reject'
 
-#: Inputs that describe a failure (drawn as error paths).
-ERROR_INPUTS = frozenset({RECEIVE_BAD_ACCEPT, RECEIVE_BAD_REQUEST})
+    #: SERVER send: The server rejects; RejectData events carry the body. Event: RejectConnection(has_body=True). (RFC 6455 §4.2.2)
+    SEND_REJECT_WITH_BODY = 'send_reject_with_body'
+
+    #: SERVER send: A chunk of the rejection body. Event: RejectData(body_finished=False). (RFC 6455 §4.2.2)
+    SEND_REJECT_DATA = 'send_reject_data'
+
+    #: SERVER send: The last chunk of the rejection body. Event: RejectData(body_finished=True). (RFC 6455 §4.2.2)
+    SEND_REJECT_DATA_END = 'send_reject_data_end'
+
+
+SEND_REQUEST = HandshakeInput.SEND_REQUEST
+RECEIVE_ACCEPT = HandshakeInput.RECEIVE_ACCEPT
+RECEIVE_BAD_ACCEPT = HandshakeInput.RECEIVE_BAD_ACCEPT
+RECEIVE_INFORMATIONAL = HandshakeInput.RECEIVE_INFORMATIONAL
+RECEIVE_REJECT = HandshakeInput.RECEIVE_REJECT
+RECEIVE_REJECT_DATA = HandshakeInput.RECEIVE_REJECT_DATA
+RECEIVE_REJECT_END = HandshakeInput.RECEIVE_REJECT_END
+RECEIVE_REQUEST = HandshakeInput.RECEIVE_REQUEST
+RECEIVE_BAD_REQUEST = HandshakeInput.RECEIVE_BAD_REQUEST
+SEND_ACCEPT = HandshakeInput.SEND_ACCEPT
+SEND_REJECT = HandshakeInput.SEND_REJECT
+SEND_REJECT_WITH_BODY = HandshakeInput.SEND_REJECT_WITH_BODY
+SEND_REJECT_DATA = HandshakeInput.SEND_REJECT_DATA
+SEND_REJECT_DATA_END = HandshakeInput.SEND_REJECT_DATA_END
 
 #: (connection type, state, input) -> next state. A triple that is missing is not allowed.
-TRANSITIONS: dict[tuple[ConnectionType, ConnectionState, str], ConnectionState] = {
+TRANSITIONS: dict[tuple[ConnectionType, ConnectionState, HandshakeInput], ConnectionState] = {
     (ConnectionType.CLIENT, ConnectionState.CONNECTING, SEND_REQUEST): ConnectionState.CONNECTING,
     (ConnectionType.CLIENT, ConnectionState.CONNECTING, RECEIVE_ACCEPT): ConnectionState.OPEN,
     (ConnectionType.CLIENT, ConnectionState.CONNECTING, RECEIVE_BAD_ACCEPT): ConnectionState.CLOSED,

@@ -14,23 +14,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._generated.close_codes import SEND_AS, CloseReason
+from . import events as _events_module
 from ._generated.connection import (
     CONNECTION_LOST,
+    PARSE_STATES,
     PROTOCOL_ERROR,
     RECEIVE_BYTES,
-    RECEIVE_CLOSE,
+    RECEIVE_INPUTS,
     RECEIVE_MESSAGE,
-    RECEIVE_PING,
-    RECEIVE_PONG,
     SEND_CLOSE,
+    SEND_INPUTS,
     SEND_MESSAGE,
     SEND_PING,
     SEND_PONG,
-    PARSE_STATES,
     TRANSITIONS,
     TRANSITIONS_BY_INPUT,
+    ConnectionInput,
     ConnectionState,
     ConnectionType,
+    ReceiveAction,
 )
 from ._generated.framing import DEFAULT_MAX_MESSAGE_SIZE
 from ._generated.opcodes import Opcode
@@ -56,29 +58,13 @@ __all__ = ["Connection", "ConnectionState", "ConnectionType", "CLIENT", "SERVER"
 CLIENT = ConnectionType.CLIENT
 SERVER = ConnectionType.SERVER
 
-# The spec input each sendable event class stands for.
-_SEND_INPUTS: dict[type, str] = {
-    TextMessage: SEND_MESSAGE,
-    BytesMessage: SEND_MESSAGE,
-    Message: SEND_MESSAGE,
-    Ping: SEND_PING,
-    Pong: SEND_PONG,
-    CloseConnection: SEND_CLOSE,
+# The spec input each sendable event class stands for (spec/connection.yaml
+# names the classes: SEND_INPUTS), and each received opcode's transitions.
+_SEND_INPUTS: dict[type, ConnectionInput] = {
+    getattr(_events_module, name): input_ for name, input_ in SEND_INPUTS.items()
 }
-# The spec input each received frame's opcode stands for.
-_RECEIVE_INPUTS: dict[Opcode, str] = {
-    Opcode.TEXT: RECEIVE_MESSAGE,
-    Opcode.BINARY: RECEIVE_MESSAGE,
-    Opcode.CONTINUATION: RECEIVE_MESSAGE,
-    Opcode.PING: RECEIVE_PING,
-    Opcode.PONG: RECEIVE_PONG,
-    Opcode.CLOSE: RECEIVE_CLOSE,
-}
-
-
-# Per received opcode: {state: next state} (wsspec._generated.connection.TRANSITIONS_BY_INPUT).
 _RECEIVE_TRANSITIONS: dict[Opcode, dict[ConnectionState, ConnectionState]] = {
-    opcode: TRANSITIONS_BY_INPUT[name] for opcode, name in _RECEIVE_INPUTS.items()
+    opcode: TRANSITIONS_BY_INPUT[input_] for opcode, input_ in RECEIVE_INPUTS.items()
 }
 _ON_RECEIVE_MESSAGE = TRANSITIONS_BY_INPUT[RECEIVE_MESSAGE]
 _TEXT = Opcode.TEXT
@@ -110,7 +96,7 @@ def check_size_limit(name: str, value: object) -> int | None:
     raise LocalProtocolError(msg)
 
 
-def _send_input(event: Event) -> str | None:
+def _send_input(event: Event) -> ConnectionInput | None:
     kind = _SEND_INPUTS.get(type(event))
     if kind is None:
         for cls, name in _SEND_INPUTS.items():
@@ -241,11 +227,11 @@ class Connection:
             raise LocalProtocolError(msg + ".")
         proto = self._proto
         try:
-            if kind == SEND_MESSAGE:
+            if kind is SEND_MESSAGE:
                 data = proto.send_data(event.data, event.message_finished)  # type: ignore[attr-defined]
-            elif kind == SEND_PING:
+            elif kind is SEND_PING:
                 data = proto.ping(event.payload)  # type: ignore[attr-defined]
-            elif kind == SEND_PONG:
+            elif kind is SEND_PONG:
                 data = proto.pong(event.payload)  # type: ignore[attr-defined]
             else:
                 data = proto.close(event.code, event.reason)  # type: ignore[attr-defined]
@@ -256,7 +242,7 @@ class Connection:
                 error = InvalidEventTypeError if isinstance(exc, TypeError) else InvalidEventError
             msg = f"Cannot send {type(event).__name__} in state {state.name}: {exc}"
             raise error(msg) from exc
-        if kind == SEND_CLOSE:
+        if kind is SEND_CLOSE:
             self._queued_close = b""  # this Close replaces the queued one
             if self._closing_because is None:
                 code = event.code  # type: ignore[attr-defined]
@@ -292,7 +278,7 @@ class Connection:
             return
         if self._state in PARSE_STATES:
             self._proto.receive_bytes(data)
-        elif RECEIVE_BYTES.get(self._state) == "error":
+        elif RECEIVE_BYTES.get(self._state) is ReceiveAction.ERROR:
             raise LocalProtocolError(f"Connection already closed: cannot receive data in state {self._state}.")
 
     def events(self) -> Generator[Event, None, None]:

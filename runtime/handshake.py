@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import h11
 
@@ -56,6 +56,7 @@ from ._generated.handshake import (
     SEND_REQUEST,
     SWITCHING_PROTOCOLS,
     TRANSITIONS,
+    HandshakeInput,
     WEBSOCKET_UPGRADE,
     WEBSOCKET_VERSION,
 )
@@ -71,12 +72,11 @@ from .utilities import (
     RemoteProtocolError,
     generate_accept_token,
     generate_nonce,
-    normed_header_dict,
     split_comma_header,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 
     from .typing import Headers
 
@@ -91,6 +91,12 @@ __all__ = [
 # HTTP (not WebSocket) vocabulary h11 needs from us. RFC 6455 §4.1: the
 # opening handshake is an HTTP/1.1 GET.
 _SWITCHING_PROTOCOLS_REASON = HTTPStatus(SWITCHING_PROTOCOLS).phrase.encode("ascii")
+_T = TypeVar("_T")
+# Headers a received Request / AcceptConnection carries in its own fields,
+# not in extra_headers (as wsproto does).
+_REQUEST_FIELDS = frozenset({HOST, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTOCOL})
+_RESPONSE_FIELDS = frozenset({CONNECTION, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_PROTOCOL,
+                              UPGRADE_HEADER})
 
 
 def _spelled(headers: Headers) -> Headers:
@@ -98,9 +104,79 @@ def _spelled(headers: Headers) -> Headers:
     return [(HEADER_SPELLING.get(name, name), value) for name, value in headers]
 
 
-def _reject_hint() -> RejectConnection:
-    """The default hint for a bad handshake: ``400`` without a body."""
-    return RejectConnection()
+def _refuse(why: str, status_code: int = BAD_REQUEST, headers: Headers | None = None) -> RemoteProtocolError:
+    """
+    The error for a handshake the peer got wrong: ``why`` for the
+    application, and as ``event_hint`` the :class:`RejectConnection` a
+    server sends back (``status_code``, default 400, RFC 6455 §4.2.1;
+    ``headers`` as sent). A client has nobody to answer, but gets the same
+    shape of error (as with wsproto).
+    """
+    return RemoteProtocolError(why, event_hint=RejectConnection(status_code=status_code, headers=headers or []))
+
+
+class _HandshakeHeaders:
+    """
+    The headers of one handshake message, read once: every value of each
+    header in arrival order, names lowercased (RFC 9110 §5.1), and the
+    pairs the application gets as ``extra_headers``.
+
+    The accessors decode on demand and turn bad bytes into the handshake's
+    error (a :func:`_refuse` ``RemoteProtocolError``), naming the header.
+    """
+
+    __slots__ = ("values", "extra")
+
+    def __init__(self, headers: Iterable[tuple[bytes, bytes]], hidden: frozenset[bytes]) -> None:
+        self.values: dict[bytes, list[bytes]] = {}
+        #: ``(name, value)`` pairs not in ``hidden``, names lowercased.
+        self.extra: list[tuple[bytes, bytes]] = []
+        for name, value in headers:
+            name = name.lower()
+            self.values.setdefault(name, []).append(value)
+            if name not in hidden:
+                self.extra.append((name, value))
+
+    def last(self, name: bytes) -> bytes | None:
+        """The last value of ``name`` (a repeated single-valued header: the last wins, as in wsproto)."""
+        values = self.values.get(name)
+        return values[-1] if values else None
+
+    def folded(self, name: bytes) -> bytes | None:
+        """Every value of ``name`` joined with ``b", "`` (RFC 9110 §5.3), or ``None``."""
+        values = self.values.get(name)
+        return b", ".join(values) if values else None
+
+    def tokens(self, name: bytes) -> list[str] | None:
+        """The comma-separated tokens of every ``name`` header (a ``1#token`` list), or ``None``."""
+        values = self.values.get(name)
+        if values is None:
+            return None
+        return [token for value in values for token in self._decode(name, split_comma_header, value)]
+
+    def extension_list(self, name: bytes) -> list[str]:
+        """The ``Sec-WebSocket-Extensions`` entries of every ``name`` header, split by the
+        RFC 6455 §9.1 grammar (commas inside quoted values do not split)."""
+        return [
+            entry
+            for value in self.values.get(name, ())
+            for entry in split_extension_list(self._decode(name, bytes.decode, value))
+        ]
+
+    def text(self, name: bytes, encoding: str = "ascii") -> str | None:
+        """The last value of ``name`` decoded (``"idna"`` for ``Host``), or ``None``."""
+        value = self.last(name)
+        if value is None:
+            return None
+        return self._decode(name, lambda raw: raw.decode(encoding), value)
+
+    @staticmethod
+    def _decode(name: bytes, decode: Callable[[bytes], _T], value: bytes) -> _T:
+        try:
+            return decode(value)
+        except UnicodeError as exc:
+            msg = f"Invalid header, {name.decode('ascii', 'replace')!r} is not valid ASCII/IDNA"
+            raise _refuse(msg) from exc
 
 
 class H11Handshake:
@@ -186,7 +262,7 @@ class H11Handshake:
     def _role(self) -> str:
         return "client" if self.client else "server"
 
-    def _send_target(self, trigger: str, event: Event) -> ConnectionState:
+    def _send_target(self, trigger: HandshakeInput, event: Event) -> ConnectionState:
         """The state after sending ``event``, or LocalProtocolError if the table forbids it."""
         target = TRANSITIONS.get((self._type, self._state, trigger))
         if target is None:
@@ -197,7 +273,7 @@ class H11Handshake:
             raise LocalProtocolError(msg)
         return target
 
-    def _receive(self, trigger: str, what: str) -> None:
+    def _receive(self, trigger: HandshakeInput, what: str) -> None:
         """Apply a receive transition, or RemoteProtocolError if the table forbids it."""
         target = TRANSITIONS.get((self._type, self._state, trigger))
         if target is None:
@@ -205,7 +281,7 @@ class H11Handshake:
             raise RemoteProtocolError(msg)
         self._state = target
 
-    def _fail(self, trigger: str, error: RemoteProtocolError) -> NoReturn:
+    def _fail(self, trigger: HandshakeInput, error: RemoteProtocolError) -> NoReturn:
         """Apply the bad-input transition (if the table has one here) and raise ``error``."""
         target = TRANSITIONS.get((self._type, self._state, trigger))
         if target is not None:
@@ -257,7 +333,7 @@ class H11Handshake:
             upgrade_request = h11.Request(method=METHOD, target=path, headers=headers)
             data = h11.Connection(h11.CLIENT).send(upgrade_request) or b""
         except (h11.LocalProtocolError, UnicodeError) as exc:
-            error = RemoteProtocolError("Bad HTTP message", event_hint=_reject_hint())
+            error = _refuse("Bad HTTP message")
             error.__cause__ = exc
             self._fail(RECEIVE_BAD_REQUEST, error)
         self.receive_data(data)
@@ -317,7 +393,7 @@ class H11Handshake:
                 if exc.error_status_hint == HEADERS_TOO_LARGE:
                     error = self._head_too_large()
                 else:
-                    error = RemoteProtocolError("Bad HTTP message", event_hint=_reject_hint())
+                    error = _refuse("Bad HTTP message")
                 error.__cause__ = exc
                 self._fail(RECEIVE_BAD_ACCEPT if self.client else RECEIVE_BAD_REQUEST, error)
             if event is h11.NEED_DATA or event is h11.PAUSED or isinstance(event, h11.ConnectionClosed):
@@ -339,16 +415,24 @@ class H11Handshake:
     def _head_too_large(self, size: int | None = None) -> RemoteProtocolError:
         """The error for a peer's HTTP head over ``max_incomplete_event_size``, with a 431 hint."""
         what = "HTTP head" if size is None else f"HTTP head of {size} bytes"
-        return RemoteProtocolError(
-            f"{what} larger than max_incomplete_event_size ({self._max_head} bytes)",
-            event_hint=RejectConnection(status_code=HEADERS_TOO_LARGE),
-        )
+        return _refuse(f"{what} larger than max_incomplete_event_size ({self._max_head} bytes)", HEADERS_TOO_LARGE)
 
     def events(self) -> Generator[Event, None, None]:
         """Yield, oldest first, the events produced by received data."""
-        queued = self._events
-        while queued:
-            yield queued.pop(0)
+        # Hand out the queue by index (pop(0) would be quadratic in a long
+        # queue; a deque is 10x the size of a list on an idle connection).
+        # Events queued while the caller iterates are handed out too; what
+        # it leaves unread stays queued.
+        while self._events:
+            queued, self._events = self._events, []
+            index = 0
+            try:
+                while index < len(queued):
+                    index += 1
+                    yield queued[index - 1]
+            finally:
+                if index < len(queued):
+                    self._events = queued[index:] + self._events
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(client={self.client}, state={self.state})"
@@ -538,46 +622,21 @@ class H11Handshake:
         request = self._initiating_request
         if request is None or self._nonce is None:  # h11 refuses a 101 before our request
             msg = "101 response received before a Request was sent"
-            raise RemoteProtocolError(msg, event_hint=_reject_hint())
+            raise _refuse(msg)
 
-        accept = None
-        connection_tokens = None
-        accepts: list[str] = []
-        subprotocol = None
-        upgrade = b""
-        headers: Headers = []
-        try:
-            for name, value in event.headers:
-                name = name.lower()
-                if name == CONNECTION:
-                    connection_tokens = split_comma_header(value)
-                elif name == SEC_WEBSOCKET_EXTENSIONS:
-                    # Every header counts (RFC 9110 §5.3), split by the real grammar.
-                    accepts.extend(split_extension_list(value.decode("ascii")))
-                elif name == SEC_WEBSOCKET_ACCEPT:
-                    accept = value
-                elif name == SEC_WEBSOCKET_PROTOCOL:
-                    subprotocol = value.decode("ascii")
-                elif name == UPGRADE_HEADER:
-                    upgrade = value
-                else:
-                    headers.append((name, value))
-        except UnicodeError as exc:
-            msg = f"Invalid header, {name.decode('ascii', 'replace')!r} is not ASCII"
-            raise RemoteProtocolError(msg, event_hint=_reject_hint()) from exc
-
-        _require_connection_upgrade(connection_tokens)
-        _require_upgrade_websocket(upgrade)
-        if accept != generate_accept_token(self._nonce):
-            msg = "Bad accept token"
-            raise RemoteProtocolError(msg, event_hint=_reject_hint())
+        headers = _HandshakeHeaders(event.headers, hidden=_RESPONSE_FIELDS)
+        _require_connection_upgrade(headers.tokens(CONNECTION))
+        _require_upgrade_websocket(headers.last(UPGRADE_HEADER) or b"")
+        if headers.last(SEC_WEBSOCKET_ACCEPT) != generate_accept_token(self._nonce):
+            raise _refuse("Bad accept token")
+        subprotocol = headers.text(SEC_WEBSOCKET_PROTOCOL)
         if subprotocol is not None and subprotocol not in request.subprotocols:
-            msg = f"unrecognized subprotocol {subprotocol}"
-            raise RemoteProtocolError(msg, event_hint=_reject_hint())
+            raise _refuse(f"unrecognized subprotocol {subprotocol}")
+        accepts = headers.extension_list(SEC_WEBSOCKET_EXTENSIONS)
         # RFC 6455 §9.1: only extensions we actually offered may be accepted.
         extensions = client_extensions_handshake(accepts, self._offered)
         return AcceptConnection(
-            subprotocol=subprotocol, extensions=extensions, extra_headers=headers,
+            subprotocol=subprotocol, extensions=extensions, extra_headers=headers.extra,
         )
 
 
@@ -610,15 +669,13 @@ def _require_connection_upgrade(connection_tokens: list[str] | None) -> None:
     if connection_tokens is None or not any(
         token.lower() == CONNECTION_UPGRADE_TOKEN for token in connection_tokens
     ):
-        msg = "Missing header, 'Connection: Upgrade'"
-        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+        raise _refuse("Missing header, 'Connection: Upgrade'")
 
 
 def _require_upgrade_websocket(upgrade: bytes) -> None:
     """RFC 6455 §4.1/§4.2.1: ``Upgrade`` must be ``websocket`` (any case)."""
     if upgrade.lower() != WEBSOCKET_UPGRADE:
-        msg = f"Missing header, 'Upgrade: {WEBSOCKET_UPGRADE.decode()}'"
-        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+        raise _refuse(f"Missing header, 'Upgrade: {WEBSOCKET_UPGRADE.decode()}'")
 
 
 def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes]:
@@ -629,79 +686,42 @@ def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes]:
     RemoteProtocolError with wsproto's messages and event hints.
     """
     if event.method != METHOD:
-        msg = "Request method must be GET"
-        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+        raise _refuse("Request method must be GET")
     if event.http_version != HTTP_VERSION:
-        msg = f"Request must be HTTP/{HTTP_VERSION.decode()}, got HTTP/{event.http_version.decode('ascii', 'replace')} (RFC 6455 §4.1)"
-        raise RemoteProtocolError(msg, event_hint=_reject_hint())
-    connection_tokens = None
-    extensions: list[str] = []
-    host = None
-    key = None
-    subprotocols: list[str] = []
-    upgrade = b""
-    version = None
-    headers: Headers = []
-    name = b""
+        got = event.http_version.decode("ascii", "replace")
+        raise _refuse(f"Request must be HTTP/{HTTP_VERSION.decode()}, got HTTP/{got} (RFC 6455 §4.1)")
+    headers = _HandshakeHeaders(event.headers, hidden=_REQUEST_FIELDS)
     try:
-        for name, value in event.headers:
-            name = name.lower()
-            if name == CONNECTION:
-                connection_tokens = split_comma_header(value)
-            elif name == HOST:
-                host = value.decode("idna")
-                continue
-            elif name == SEC_WEBSOCKET_EXTENSIONS:
-                # RFC 6455 §9.1 grammar: commas inside quoted values do not split.
-                extensions.extend(split_extension_list(value.decode("ascii")))
-                continue
-            elif name == SEC_WEBSOCKET_KEY:
-                key = value
-            elif name == SEC_WEBSOCKET_PROTOCOL:
-                subprotocols.extend(split_comma_header(value))
-                continue
-            elif name == SEC_WEBSOCKET_VERSION:
-                version = value
-            elif name == UPGRADE_HEADER:
-                upgrade = value
-            headers.append((name, value))
         target = event.target.decode("ascii")
     except UnicodeError as exc:
-        what = name.decode("ascii", "replace") if name else "target"
-        msg = f"Invalid header, {what!r} is not valid ASCII/IDNA"
-        raise RemoteProtocolError(msg, event_hint=_reject_hint()) from exc
-
-    _require_connection_upgrade(connection_tokens)
+        raise _refuse("Invalid header, 'target' is not valid ASCII/IDNA") from exc
+    _require_connection_upgrade(headers.tokens(CONNECTION))
+    version = headers.last(SEC_WEBSOCKET_VERSION)
     if version != WEBSOCKET_VERSION:
-        msg = "Missing header, 'Sec-WebSocket-Version'"
-        raise RemoteProtocolError(
-            msg,
-            event_hint=RejectConnection(
-                headers=_spelled([(SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION)]),
-                status_code=UPGRADE_REQUIRED if version else BAD_REQUEST,
-            ),
+        raise _refuse(
+            "Missing header, 'Sec-WebSocket-Version'",
+            UPGRADE_REQUIRED if version else BAD_REQUEST,
+            _spelled([(SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION)]),
         )
+    key = headers.last(SEC_WEBSOCKET_KEY)
     if key is None:
-        msg = "Missing header, 'Sec-WebSocket-Key'"
-        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+        raise _refuse("Missing header, 'Sec-WebSocket-Key'")
     if not _valid_key(key):
-        msg = f"Invalid Sec-WebSocket-Key {key!r}: expected {NONCE_BYTES} bytes, base64-encoded (RFC 6455 §4.2.1)"
-        raise RemoteProtocolError(msg, event_hint=_reject_hint())
-    _require_upgrade_websocket(upgrade)
+        raise _refuse(f"Invalid Sec-WebSocket-Key {key!r}: expected {NONCE_BYTES} bytes, base64-encoded "
+                      "(RFC 6455 §4.2.1)")
+    _require_upgrade_websocket(headers.last(UPGRADE_HEADER) or b"")
+    host = headers.text(HOST, "idna")
     if host is None:
-        msg = "Missing header, 'Host'"
-        raise RemoteProtocolError(msg, event_hint=_reject_hint())
-
-    # As wsproto: repeated keys are folded with ", " (and then fail on the client).
-    key = normed_header_dict(headers)[SEC_WEBSOCKET_KEY]
+        raise _refuse("Missing header, 'Host'")
     request = Request(
         host=host,
         target=target,
-        extensions=extensions,
-        extra_headers=headers,
-        subprotocols=subprotocols,
+        extensions=headers.extension_list(SEC_WEBSOCKET_EXTENSIONS),
+        extra_headers=headers.extra,
+        subprotocols=headers.tokens(SEC_WEBSOCKET_PROTOCOL) or [],
     )
-    return request, key
+    # As wsproto: repeated keys are folded with ", " (and then fail on the client).
+    return request, headers.folded(SEC_WEBSOCKET_KEY) or key
 
 
 def _offers(requested: Iterable[str]) -> Iterator[tuple[str, str]]:
@@ -811,20 +831,20 @@ def client_extensions_handshake(
                 name, _ = parse_extension(accept)
             except ExtensionSyntaxError as exc:
                 msg = f"invalid Sec-WebSocket-Extensions response: {exc}"
-                raise RemoteProtocolError(msg, event_hint=_reject_hint()) from None
+                raise _refuse(msg) from None
             for extension in supported:
                 if extension.name == name:
                     if any(other.name == name for other in extensions):
                         msg = f"extension {name} accepted twice"
-                        raise RemoteProtocolError(msg, event_hint=_reject_hint())
+                        raise _refuse(msg)
                     try:
                         extension.finalize(accept)
                     except ValueError as exc:
                         msg = f"bad parameters for extension {name}: {exc}"
-                        raise RemoteProtocolError(msg, event_hint=_reject_hint()) from exc
+                        raise _refuse(msg) from exc
                     extensions.append(extension)
                     break
             else:
                 msg = f"unrecognized extension {name}"
-                raise RemoteProtocolError(msg, event_hint=_reject_hint())
+                raise _refuse(msg)
     return extensions

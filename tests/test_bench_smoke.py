@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-ROW_IDS = ["1", "2", "3", "4", "4z", "5", "6", "7a", "7b", "7c", "8a", "8b"]
+ROW_IDS = ["1", "2", "3", "4", "4z", "5", "6", "7a", "7b", "7c", "8a", "8b", "9", "10"]
 LIBRARIES = ["wsspec", "wsproto", "websockets"]
 COLUMNS = ["#", "workload", "unit", *LIBRARIES, "wsspec/wsproto", "wsspec/websockets", "bar"]
 # Rows where a library may not negotiate permessage-deflate (yet).

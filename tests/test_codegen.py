@@ -38,7 +38,7 @@ OUTPUT_SOURCES: dict[str, tuple[str, ...]] = {
     "generated/opcodes.py": ("spec/opcodes.yaml",),
     "generated/close_codes.py": ("spec/close_codes.yaml",),
     "generated/framing.py": ("spec/framing.yaml",),
-    "generated/connection.py": ("spec/connection.yaml",),
+    "generated/connection.py": ("spec/connection.yaml", "spec/opcodes.yaml"),
     "generated/handshake.py": ("spec/handshake.yaml", "spec/connection.yaml"),
     "diagrams/connection.dot": ("spec/connection.yaml",),
     "diagrams/handshake.dot": ("spec/handshake.yaml", "spec/connection.yaml"),
@@ -280,7 +280,7 @@ def add_draining_state(spec_dir: Path) -> str:
         '    rfc: "RFC 6455 §7.1.5"\n'
         "  - name: send_drain\n"
         "    direction: send\n"
-        "    event: Drain\n"
+        "    events: [Drain]\n"
         "    doc: The application starts draining.\n"
         '    rfc: "RFC 6455 §7"\n\n',
     )
@@ -309,7 +309,8 @@ def test_new_state_changes_connection_module_and_diagram(tmp_path):
     }
     py = (root / "generated" / "connection.py").read_text(encoding="utf-8")
     assert "    DRAINING = 6\n" in py
-    assert "SEND_DRAIN = 'send_drain'\n" in py
+    assert "    SEND_DRAIN = 'send_drain'\n" in py
+    assert "    'Drain': SEND_DRAIN,\n" in py
     assert "(ConnectionState.OPEN, SEND_DRAIN): ConnectionState.DRAINING," in py
     dot = (root / "diagrams" / "connection.dot").read_text(encoding="utf-8")
     assert re.search(r"^  DRAINING \[label=<<b>DRAINING</b> \(6\)", dot, re.M)
@@ -330,8 +331,9 @@ def test_new_state_changes_connection_module_and_diagram(tmp_path):
         state = connection.ConnectionState
         assert state.DRAINING.value == 6
         assert state(6) is state.DRAINING
-        assert connection.SEND_DRAIN == "send_drain"
-        assert connection.TRANSITIONS[(state.OPEN, "send_drain")] is state.DRAINING
+        assert connection.SEND_DRAIN is connection.ConnectionInput("send_drain")
+        assert connection.SEND_INPUTS["Drain"] is connection.SEND_DRAIN
+        assert connection.TRANSITIONS[(state.OPEN, connection.SEND_DRAIN)] is state.DRAINING
         assert handshake.ConnectionState is state
         assert [s.name for s in state][-1] == "DRAINING"
     finally:
@@ -457,6 +459,41 @@ BROKEN = {
         "    send_as: nothing\n",
         "send_as: nothing",
         ["codes[5]", "'send_as' is 'nothing'", "expected a close code that may be sent, or 'no code'"],
+    ),
+    "input-opcode-undeclared": (
+        "connection.yaml",
+        "    opcodes: [PING]\n",
+        "    opcodes: [PIGN]\n",
+        "opcodes: [PIGN]",
+        ["inputs[5]: opcodes names 'PIGN', not a declared opcode", "expected one of CONTINUATION, TEXT"],
+    ),
+    "input-opcode-twice": (
+        "connection.yaml",
+        "    opcodes: [PONG]\n",
+        "    opcodes: [PONG, PING]\n",
+        "opcodes: [PONG, PING]",
+        ["inputs[6]: opcode PING already belongs to input receive_ping", "expected each opcode in one input"],
+    ),
+    "input-opcode-missing": (
+        "connection.yaml",
+        "    opcodes: [PONG]\n",
+        "",
+        "inputs:",
+        ["opcode PONG belongs to no input", "expected every opcode of opcodes.yaml in one receive input"],
+    ),
+    "input-close-code-undeclared": (
+        "connection.yaml",
+        "    codes: [ABNORMAL_CLOSURE]\n",
+        "    codes: [ABNORMAL]\n",
+        "codes: [ABNORMAL]",
+        ["inputs[9]: codes names 'ABNORMAL', not a declared close code", "expected one of NORMAL_CLOSURE"],
+    ),
+    "input-event-not-a-class-name": (
+        "connection.yaml",
+        "    events: [Ping]\n    doc: The application sends a Ping.\n",
+        "    events: [ping]\n    doc: The application sends a Ping.\n",
+        "events: [ping]",
+        ["inputs[1]: events names 'ping', not an event class", "expected a class name of wsspec.events"],
     ),
     "unreachable-state": (
         "connection.yaml",

@@ -6,6 +6,9 @@ Run it from the repository root::
     .venv/bin/python -m tests.bench            # full run, a few minutes at most
     .venv/bin/python -m tests.bench --quick    # CI smoke run, seconds
     .venv/bin/python -m tests.bench --help
+    .venv/bin/python -m tests.bench --fresh    # one new interpreter per library x workload (issue 13)
+    .venv/bin/python -m tests.bench --buffers  # full-size buffers per 1 MiB message (issue 13)
+    .venv/bin/python -m tests.bench.e2e        # uvicorn end to end, server CPU per message (issue 13)
 
 Layout:
 
@@ -15,12 +18,17 @@ Layout:
   they have the same API; websockets' ``ServerProtocol``/``ClientProtocol``
   have another). Every hot loop is written against the library's own public
   API, with no adapter call inside the loop.
-- ``workloads``: the eight workloads of issue 6, each verified for
+- ``workloads``: the eight workloads of issue 6 and the per-call rows 9-10 (issue 13), each verified for
   correctness once per library before it is timed.
 - ``wire``: a tiny independent frame encoder/decoder used to build inputs
   and to check what the libraries put on the wire.
 - ``runner``: round-robin, best-of-N timing, the table, ``--profile``.
+- ``fresh``: ``--fresh``, each cell in its own interpreter (parent and child).
+- ``buffers``: ``--buffers``, tracemalloc stepped per instruction / C call.
+- ``e2e``, ``e2e_server``, ``e2e_load``: uvicorn end to end; the parent,
+  the uvicorn echo server, the raw-socket load generator.
 
-Nothing here is imported by the test suite except through the smoke test
-(``tests/test_bench_smoke.py``), which runs the command as a subprocess.
+Nothing here is imported by the test suite except through the smoke tests
+(``tests/test_bench_smoke.py``, ``tests/test_bench_modes_smoke.py``), which
+run the commands as subprocesses.
 """

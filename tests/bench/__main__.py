@@ -13,6 +13,7 @@ import sys
 from .workloads import WORKLOADS
 
 DEFAULTS = {"repeats": 7, "target": 0.25, "mem_pairs": 200}
+FRESH_REPEATS = 5  # --fresh: processes per cell (each pays an interpreter start)
 QUICK = {"repeats": 2, "target": 0.02, "mem_pairs": 20}
 
 
@@ -31,13 +32,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"samples per library and workload, best kept (default {DEFAULTS['repeats']}, "
                              f"--quick {QUICK['repeats']})")
     parser.add_argument("--only", metavar="NAMES",
-                        help="comma-separated workloads, by name or number 1-8: " + ", ".join(WORKLOADS))
+                        help="comma-separated workloads, by name or number 1-10: " + ", ".join(WORKLOADS))
     parser.add_argument("--no-speedups", action="store_true",
                         help="block the compiled masking modules (websockets.speedups, wsaccel, ...) "
                              "before any library is imported, forcing the pure-Python paths")
     parser.add_argument("--sample-seconds", type=float, metavar="S",
                         help=f"target length of one timed sample (default {DEFAULTS['target']}, "
                              f"--quick {QUICK['target']})")
+    parser.add_argument("--fresh", action="store_true",
+                        help="measure every library x workload in its own new interpreter (only that library "
+                             "imported), round-robin, best and spread (min-max) of --repeat processes per cell "
+                             f"(default {FRESH_REPEATS})")
+    parser.add_argument("--buffers", action="store_true",
+                        help="instead of timing: count the full-size (>= ~1 MiB) buffers each library "
+                             "allocates per 1 MiB message, per direction (tracemalloc, per step)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--profile", metavar="LIB",
                         help="instead of the table: cProfile LIB (e.g. wsspec) alone on each timed "
@@ -60,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     from .runner import main as run
 
     base = QUICK if args.quick else DEFAULTS
-    repeats = args.repeat if args.repeat is not None else base["repeats"]
+    default_repeats = base["repeats"] if args.quick or not args.fresh else FRESH_REPEATS
+    repeats = args.repeat if args.repeat is not None else default_repeats
     cfg = Config(
         repeats=repeats,
         target=args.sample_seconds if args.sample_seconds is not None else base["target"],
@@ -71,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         argv=argv,
         json_path=args.json,
         profile=args.profile,
+        fresh=args.fresh,
+        buffers=args.buffers,
     )
     return run(cfg)
 

@@ -223,6 +223,33 @@ class WsprotoFamily:
                 pass
         return perf_counter() - t0
 
+    def loop_receive_each(self, server: Any, chunks: list[bytes], n: int) -> float:
+        """One message per ``receive_data`` call, events drained after each."""
+        receive_data = server.receive_data
+        events = server.events
+        t0 = perf_counter()
+        for _ in range(n):
+            for chunk in chunks:
+                receive_data(chunk)
+                for _event in events():
+                    pass
+        return perf_counter() - t0
+
+    def loop_echo_each(self, server: Any, chunks: list[bytes], n: int) -> float:
+        """As a server does it: one message per ``receive_data``, events
+        drained, each received text sent back with its own ``send()``."""
+        receive_data = server.receive_data
+        events = server.events
+        send = server.send
+        TextMessage = self.events.TextMessage
+        t0 = perf_counter()
+        for _ in range(n):
+            for chunk in chunks:
+                receive_data(chunk)
+                for event in events():
+                    send(TextMessage(data=event.data))
+        return perf_counter() - t0
+
     def loop_handshake(self, n: int) -> float:
         ev = self.events
         WSConnection, CLIENT, SERVER = self.WSConnection, self.CLIENT, self.SERVER
@@ -421,6 +448,35 @@ class Websockets:
             for frame in events_received():
                 if frame.opcode is TEXT:
                     frame.data.decode()
+        return perf_counter() - t0
+
+    def loop_receive_each(self, server: Any, chunks: list[bytes], n: int) -> float:
+        receive_data = server.receive_data
+        events_received = server.events_received
+        TEXT = self.TEXT
+        t0 = perf_counter()
+        for _ in range(n):
+            for chunk in chunks:
+                receive_data(chunk)
+                for frame in events_received():
+                    if frame.opcode is TEXT:
+                        frame.data.decode()
+        return perf_counter() - t0
+
+    def loop_echo_each(self, server: Any, chunks: list[bytes], n: int) -> float:
+        receive_data = server.receive_data
+        events_received = server.events_received
+        send_text = server.send_text
+        data_to_send = server.data_to_send
+        TEXT = self.TEXT
+        t0 = perf_counter()
+        for _ in range(n):
+            for chunk in chunks:
+                receive_data(chunk)
+                for frame in events_received():
+                    if frame.opcode is TEXT:
+                        send_text(frame.data.decode().encode())
+                        data_to_send()
         return perf_counter() - t0
 
     def loop_handshake(self, n: int) -> float:

@@ -48,6 +48,8 @@ class Config:
     argv: list[str]
     json_path: str | None = None
     profile: str | None = None
+    fresh: bool = False
+    buffers: bool = False
     failures: list[str] = field(default_factory=list)
     checks_passed: int = 0
 
@@ -63,7 +65,7 @@ def select_rows(only: list[str]) -> list[Row]:
     for name in only:
         name = WORKLOAD_NUMBERS.get(name, name)
         if name not in WORKLOADS:
-            raise SystemExit(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)} or 1-8")
+            raise SystemExit(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)} or 1-10")
         wanted.add(name)
     return [row for row in ROWS if row.key in wanted]
 
@@ -349,7 +351,8 @@ def settle_allocator() -> None:
 
 
 def main(cfg: Config) -> int:
-    settle_allocator()
+    if not cfg.fresh:
+        settle_allocator()
     rows = select_rows(cfg.only)
     libraries = libs_mod.load_libraries()
     if cfg.no_speedups:
@@ -360,19 +363,33 @@ def main(cfg: Config) -> int:
         return profile(cfg, rows, libraries)
 
     info = machine_info()
-    print("# wsspec benchmark: wsspec vs wsproto vs websockets (Sans-I/O)")
-    print()
-    print(f"command:    {reproduce_command(cfg.argv)}")
-    print(f"python:     {info['python']} on {info['platform']}")
-    print(f"machine:    {info['cpu_count']} CPUs ({info['cpu_affinity']} usable), {info['cpu_model']}")
-    print(f"zlib:       {info['zlib']}")
+    lines = [
+        "# wsspec benchmark: wsspec vs wsproto vs websockets (Sans-I/O)",
+        "",
+        f"command:    {reproduce_command(cfg.argv)}",
+        f"python:     {info['python']} on {info['platform']}",
+        f"machine:    {info['cpu_count']} CPUs ({info['cpu_affinity']} usable), {info['cpu_model']}",
+        f"zlib:       {info['zlib']}",
+    ]
     for lib in libraries:
         extra = f" (git {info['wsspec_git']})" if lib.name == "wsspec" else ""
-        print(f"{lib.name + ':':<12}{lib.version}{extra}; masking: {lib.masking()}")
+        lines.append(f"{lib.name + ':':<12}{lib.version}{extra}; masking: {lib.masking()}")
     speedups = "forced off (--no-speedups)" if cfg.no_speedups else "as installed"
-    print(f"settings:   best of {cfg.repeats} round-robin samples of ~{cfg.target:g} s per library; "
-          f"memory: {cfg.mem_pairs} pairs, best of {cfg.mem_repeats}; C speedups {speedups}; "
-          "allocator settled (one 32 MiB block freed first)")
+    if cfg.buffers:
+        from . import buffers
+
+        lines.append(f"settings:   C speedups {speedups}")
+        return buffers.main(cfg, lines, libraries)
+    if cfg.fresh:
+        from . import fresh
+
+        lines.append(f"settings:   memory: {cfg.mem_pairs} pairs; C speedups {speedups}")
+        return fresh.main(cfg, lines)
+    lines.append(f"settings:   best of {cfg.repeats} round-robin samples of ~{cfg.target:g} s per library; "
+                 f"memory: {cfg.mem_pairs} pairs, best of {cfg.mem_repeats}; C speedups {speedups}; "
+                 "allocator settled (one 32 MiB block freed first)")
+    for line in lines:
+        print(line)
     print(flush=True)
 
     results: dict[str, dict[str, Any]] = {}

@@ -428,6 +428,59 @@ def _zlib_share(results: dict) -> dict:
     return out
 
 
+# ---------------------------------------------------------------------------
+# 9, 10. per call, as a server does it: one message per receive_data
+# ---------------------------------------------------------------------------
+
+
+class RecvSmallEach(Case):
+    """Row 9: the 16 B masked text messages of row 1, but one per
+    ``receive_data`` call with the events drained after each (a server
+    reading a socket that carries one small message per read)."""
+
+    per_iter = SMALL_PER_CALL
+
+    def __init__(self, lib: Any, cfg: Any) -> None:
+        self.lib = lib
+        payload = SMALL_TEXT.encode()
+        self.chunks = [encode_frame(OP_TEXT, payload, mask_key=key) for key in _keys(9, SMALL_PER_CALL)]
+        self.server = lib.pair()[1]
+
+    def verify(self) -> None:
+        for chunk in self.chunks[:4]:
+            got = self.lib.receive(self.server, chunk)
+            _expect(got == [("text", SMALL_TEXT, True)], f"expected one TextMessage({SMALL_TEXT!r}), got {got!r}")
+
+    def run(self, n: int) -> float:
+        return self.lib.loop_receive_each(self.server, self.chunks, n)
+
+
+class EchoSmallEach(Case):
+    """Row 10: a server's echo, per call: one 16 B masked text per
+    ``receive_data``, events drained, each message sent back with its own
+    ``send()`` (unmasked server frame; the bytes are taken each time)."""
+
+    per_iter = SMALL_PER_CALL
+
+    def __init__(self, lib: Any, cfg: Any) -> None:
+        self.lib = lib
+        payload = SMALL_TEXT.encode()
+        self.chunks = [encode_frame(OP_TEXT, payload, mask_key=key) for key in _keys(10, SMALL_PER_CALL)]
+        self.server = lib.pair()[1]
+
+    def verify(self) -> None:
+        for chunk in self.chunks[:4]:
+            got = self.lib.receive(self.server, chunk)
+            _expect(got == [("text", SMALL_TEXT, True)], f"expected one TextMessage({SMALL_TEXT!r}), got {got!r}")
+            frames = decode_frames(self.lib.send_text(self.server, got[0][1]))
+            _expect(len(frames) == 1 and frames[0].opcode == OP_TEXT and frames[0].fin, "expected one TEXT frame")
+            _expect(not frames[0].masked, "server frame masked")
+            _expect(frames[0].payload == SMALL_TEXT.encode(), f"echoed payload {frames[0].payload!r}")
+
+    def run(self, n: int) -> float:
+        return self.lib.loop_echo_each(self.server, self.chunks, n)
+
+
 ROWS: list[Row] = [
     Row("1", "recv-small", f"receive 16 B masked text, {SMALL_PER_CALL} per receive_data (server)",
         "msg/s", "rate", RecvSmall),
@@ -443,10 +496,15 @@ ROWS: list[Row] = [
     Row("7c", "feed-7", "  growth 256 KiB / 64 KiB (~4 = linear)", "x", "derived", derive=_growth),
     Row("8a", "memory", "memory per idle OPEN pair (tracemalloc)", "bytes", "memory", _memory(False)),
     Row("8b", "memory", "  same, permessage-deflate negotiated", "bytes", "memory", _memory(True)),
+    Row("9", "recv-small-each", "receive 16 B masked text, one per receive_data + events() (server)",
+        "msg/s", "rate", RecvSmallEach),
+    Row("10", "echo-small-each", "server echo of 16 B text: one per receive_data, one send() each",
+        "msg/s", "rate", EchoSmallEach),
 ]
 
 WORKLOAD_NUMBERS = {
     "1": "recv-small", "2": "send-small", "3": "roundtrip-1mib", "4": "deflate",
     "5": "handshake", "6": "wsproto-bench", "7": "feed-7", "8": "memory",
+    "9": "recv-small-each", "10": "echo-small-each",
 }
 WORKLOADS = list(WORKLOAD_NUMBERS.values())
