@@ -420,7 +420,7 @@ class MessageDecoder:
                     )
                     raise ParseFailed(msg, CloseReason.INVALID_FRAME_PAYLOAD_DATA)
 
-        frame = Frame(self.opcode, data, frame.frame_finished, finished)  # type: ignore[arg-type]
+        frame = Frame(self.opcode, data, frame.frame_finished, finished)
 
         if finished:
             self.opcode = None
@@ -604,7 +604,8 @@ class FrameDecoder:
         if header is None:
             if not self.parse_header():
                 return None
-            header = self.header  # set by parse_header()
+            header = self.header
+            assert header is not None  # set by parse_header()
 
         buf = self._buf
         pos = self._pos
@@ -699,13 +700,13 @@ class FrameDecoder:
         if finished:
             fin = header.fin
             for extension in extensions:
-                result = extension.frame_inbound_complete(self, fin)
-                if result is None:
+                completed = extension.frame_inbound_complete(self, fin)
+                if completed is None:
                     continue
-                if isinstance(result, int):
-                    raise _extension_failed(result)
-                if result:
-                    payload += result
+                if isinstance(completed, int):
+                    raise _extension_failed(completed)
+                if completed:
+                    payload += completed
         if is_data and self.max_message_size is not None:
             # The wire length was checked in parse_header(); this bounds
             # what the extensions made of it (PerMessageDeflate stops
@@ -951,6 +952,7 @@ class FrameProtocol:
             msg = "CLOSE with 1 byte payload"
             raise ParseFailed(msg)
         else:
+            code: int
             (code,) = _CLOSE_CODE.unpack_from(data)
             if not may_appear_on_wire(code):
                 if code < MIN_CLOSE_REASON or code > MAX_CLOSE_REASON:
