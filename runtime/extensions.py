@@ -805,10 +805,10 @@ class PerMessageDeflate(Extension):
     def _limit(self, proto: FrameDecoder | FrameProtocol) -> int | None:
         """The tighter of our own limit and the connection's (``proto.max_message_size``)."""
         own = self._max_message_size
-        connection = getattr(proto, "max_message_size", None)
+        connection: int | None = getattr(proto, "max_message_size", None)
         if connection is None or (own is not None and own <= connection):
             return own
-        return connection  # type: ignore[no-any-return]
+        return connection
 
     @staticmethod
     def _too_big(limit: int) -> ParseFailed:
