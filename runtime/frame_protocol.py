@@ -379,9 +379,10 @@ class MessageDecoder:
         if self.opcode is None and frame.message_finished and frame.frame_finished:
             # A whole unfragmented message: decode it in one go.
             if opcode is Opcode.TEXT:
+                if TYPE_CHECKING:  # a data frame's payload is bytes (FrameDecoder); no cast() call here
+                    assert isinstance(frame.payload, bytes)
                 try:
-                    # Hot path: Frame.payload (wsproto's union type) is bytes here; cast() would cost a call.
-                    text = frame.payload.decode("utf-8")  # type: ignore[union-attr]
+                    text = frame.payload.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise ParseFailed(str(exc), CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
                 return Frame(opcode, text, True, True)
@@ -404,13 +405,13 @@ class MessageDecoder:
 
         finished = frame.frame_finished and frame.message_finished
         decoder = self.decoder
+        if TYPE_CHECKING:  # a data frame's payload is bytes (FrameDecoder); no cast() call here
+            assert isinstance(frame.payload, bytes)
         if decoder is None:
-            # Hot path: Frame.payload (wsproto's union type) is bytes here; cast() would cost a call.
-            data: bytes | str = frame.payload  # type: ignore[assignment]
+            data: bytes | str = frame.payload
         else:
             try:
-                # Hot path: Frame.payload (wsproto's union type) is bytes here; cast() would cost a call.
-                data = decoder.decode(frame.payload, finished)  # type: ignore[arg-type]
+                data = decoder.decode(frame.payload, finished)
             except UnicodeDecodeError as exc:
                 raise ParseFailed(
                     str(exc), CloseReason.INVALID_FRAME_PAYLOAD_DATA
