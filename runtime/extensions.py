@@ -950,6 +950,6 @@ class PerMessageDeflate(Extension):
 
 #: Maps every supported extension name (``str``) to its class, e.g. to
 #: instantiate extensions by name.
-SUPPORTED_EXTENSIONS: dict[str, type[Extension]] = {
+SUPPORTED_EXTENSIONS: dict[str, type[PerMessageDeflate]] = {  # wsproto's (inferred) type
     PerMessageDeflate.name: PerMessageDeflate,
 }

@@ -36,7 +36,7 @@ from wsspec.events import (
     Request,
     TextMessage,
 )
-from wsspec.extensions import Extension, PerMessageDeflate
+from wsspec.extensions import SUPPORTED_EXTENSIONS, Extension, PerMessageDeflate
 from wsspec.frame_protocol import CloseReason, FrameProtocol, Opcode, ParseFailed, RsvBits
 from wsspec.handshake import H11Handshake, client_extensions_handshake, server_extensions_handshake
 from wsspec.typing import Headers
@@ -235,6 +235,9 @@ def low_level() -> None:
     assert_type(accepted, bytes | None)
     assert_type(client_extensions_handshake(["permessage-deflate"], [PerMessageDeflate()]), list[Extension])
     assert issubclass(wsspec.utilities.RemoteProtocolError, ProtocolError)
+    deflate = SUPPORTED_EXTENSIONS[PerMessageDeflate.name]()
+    assert_type(deflate.client_max_window_bits, int)
+    assert deflate.name == "permessage-deflate" and not deflate.enabled()
 
 
 def main() -> None:
