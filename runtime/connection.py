@@ -11,7 +11,7 @@ module only turns events into frames and frames into events.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from ._generated.close_codes import SEND_AS, CloseReason
 from . import events as _events_module
@@ -72,13 +72,16 @@ _BINARY = Opcode.BINARY
 _new_object = object.__new__
 
 
-def _new_message(cls: type[Message], data: object, frame_finished: bool, message_finished: bool) -> Message:
+def _new_message(
+    cls: type[Message[Any]], data: object, frame_finished: bool, message_finished: bool
+) -> Message[Any]:
     """``cls(data, frame_finished, message_finished)`` for a received chunk,
     without the frozen dataclass's per-field ``object.__setattr__`` calls
     (the same instance, in half the time: no field has a default factory or
     ``__post_init__``)."""
-    event = _new_object(cls)
-    fields = event.__dict__
+    event: Message[Any] = _new_object(cls)
+    # Pyright types a dataclass instance's __dict__ as its class's mappingproxy (mypy: dict).
+    fields: dict[str, Any] = event.__dict__  # pyright: ignore[reportAssignmentType]
     fields["data"] = data
     fields["frame_finished"] = frame_finished
     fields["message_finished"] = message_finished
@@ -91,7 +94,7 @@ def check_size_limit(name: str, value: object) -> int | None:
     :raises LocalProtocolError: anything else, naming the option.
     """
     if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-        return value  # type: ignore[return-value]
+        return value
     msg = f"{name} must be None (no limit) or an int >= 0 (bytes), got {value!r}"
     raise LocalProtocolError(msg)
 
@@ -227,14 +230,24 @@ class Connection:
             raise LocalProtocolError(msg + ".")
         proto = self._proto
         try:
+            # `kind` says which event class `event` is (_SEND_INPUTS); the
+            # checker is told so without a cast() call on the hot path.
             if kind is SEND_MESSAGE:
-                data = proto.send_data(event.data, event.message_finished)  # type: ignore[attr-defined]
+                if TYPE_CHECKING:
+                    assert isinstance(event, Message)
+                data = proto.send_data(event.data, event.message_finished)
             elif kind is SEND_PING:
-                data = proto.ping(event.payload)  # type: ignore[attr-defined]
+                if TYPE_CHECKING:
+                    assert isinstance(event, Ping)
+                data = proto.ping(event.payload)
             elif kind is SEND_PONG:
-                data = proto.pong(event.payload)  # type: ignore[attr-defined]
+                if TYPE_CHECKING:
+                    assert isinstance(event, Pong)
+                data = proto.pong(event.payload)
             else:
-                data = proto.close(event.code, event.reason)  # type: ignore[attr-defined]
+                if TYPE_CHECKING:
+                    assert isinstance(event, CloseConnection)
+                data = proto.close(event.code, event.reason)
         except (ValueError, TypeError, LocalProtocolError) as exc:
             if isinstance(exc, LocalProtocolError):
                 error: type[LocalProtocolError] = type(exc)
@@ -245,7 +258,7 @@ class Connection:
         if kind is SEND_CLOSE:
             self._queued_close = b""  # this Close replaces the queued one
             if self._closing_because is None:
-                code = event.code  # type: ignore[attr-defined]
+                code = cast(CloseConnection, event).code
                 sent = SEND_AS.get(code, code) if isinstance(code, int) else code
                 self._closing_because = (
                     f"we sent Close ({code})" if sent == code else f"we sent Close ({code}, on the wire as {sent or 'no code'})"
@@ -323,12 +336,13 @@ class Connection:
                     yield _new_message(BytesMessage, payload, frame_finished, message_finished)
                 else:
                     self._state = _RECEIVE_TRANSITIONS[opcode][self._state]
+                    # Frame.payload is bytes for PING/PONG, (code, reason) for CLOSE.
                     if opcode is Opcode.PING:
-                        yield Ping(payload)
+                        yield Ping(cast(bytes, payload))
                     elif opcode is Opcode.PONG:
-                        yield Pong(payload)
+                        yield Pong(cast(bytes, payload))
                     else:  # CLOSE
-                        code, reason = payload
+                        code, reason = cast("tuple[int, str]", payload)
                         if self._closing_because is None:
                             self._closing_because = f"the peer sent Close ({code})"
                         yield CloseConnection(code=code, reason=reason)

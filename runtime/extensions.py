@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._generated.close_codes import CloseReason
 from ._generated.connection import ConnectionType
@@ -270,7 +270,7 @@ def _token(text: str, index: int, what: str) -> tuple[str, int]:
 
 def _quoted_string(text: str, index: int) -> tuple[str, int]:
     """Unquote the quoted-string starting at ``text[index]`` (a QUOTE)."""
-    chars = []
+    chars: list[str] = []
     index += 1
     length = len(text)
     while index < length:
@@ -530,7 +530,7 @@ class PerMessageDeflate(Extension):
         agreed = self._agreed
         return self._config if agreed is None else agreed
 
-    def _configure(self, **changes: bool | int | None) -> None:
+    def _configure(self, **changes: Any) -> None:
         self._config = self._config._replace(**changes)
 
     @property
@@ -559,7 +559,7 @@ class PerMessageDeflate(Extension):
         raises :class:`ConfigurationError`.
         """
         bits = self._current().client_max_window_bits
-        return self.DEFAULT_CLIENT_MAX_WINDOW_BITS if bits is None else bits  # type: ignore[return-value]
+        return self.DEFAULT_CLIENT_MAX_WINDOW_BITS if bits is None else bits
 
     @client_max_window_bits.setter
     def client_max_window_bits(self, value: int) -> None:
@@ -573,7 +573,7 @@ class PerMessageDeflate(Extension):
         raises :class:`ConfigurationError`.
         """
         bits = self._current().server_max_window_bits
-        return self.DEFAULT_SERVER_MAX_WINDOW_BITS if bits is None else bits  # type: ignore[return-value]
+        return self.DEFAULT_SERVER_MAX_WINDOW_BITS if bits is None else bits
 
     @server_max_window_bits.setter
     def server_max_window_bits(self, value: int) -> None:
@@ -805,10 +805,10 @@ class PerMessageDeflate(Extension):
     def _limit(self, proto: FrameDecoder | FrameProtocol) -> int | None:
         """The tighter of our own limit and the connection's (``proto.max_message_size``)."""
         own = self._max_message_size
-        connection = getattr(proto, "max_message_size", None)
+        connection: int | None = getattr(proto, "max_message_size", None)
         if connection is None or (own is not None and own <= connection):
             return own
-        return connection  # type: ignore[no-any-return]
+        return connection
 
     @staticmethod
     def _too_big(limit: int) -> ParseFailed:
@@ -950,6 +950,6 @@ class PerMessageDeflate(Extension):
 
 #: Maps every supported extension name (``str``) to its class, e.g. to
 #: instantiate extensions by name.
-SUPPORTED_EXTENSIONS: dict[str, type[Extension]] = {
+SUPPORTED_EXTENSIONS: dict[str, type[PerMessageDeflate]] = {  # wsproto's (inferred) type
     PerMessageDeflate.name: PerMessageDeflate,
 }

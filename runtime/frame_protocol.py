@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import struct
 from codecs import IncrementalDecoder, getincrementaldecoder
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol, cast
 
 from ._generated.close_codes import (
     LOCAL_ONLY_CLOSE_REASONS,
@@ -74,6 +74,12 @@ if TYPE_CHECKING:
     from collections.abc import Generator
 
     from .extensions import Extension  # pragma: no cover
+
+    class _DrainingExtension(Protocol):
+        """The hooks (beyond wsproto's Extension) of an extension that holds output back."""
+
+        def frame_inbound_pending(self) -> bool: ...
+        def frame_inbound_drain(self, proto: FrameDecoder) -> bytes | int: ...
 
 __all__ = [
     "FIN_MASK",
@@ -130,10 +136,8 @@ _EIGHT_BYTE_HEADER_LEN = _HEADER_EIGHT_BYTE.size
 _SHORT_HEADER_LEN = _HEADER_SHORT.size
 
 # Opcode value (0..15) -> Opcode member, or None for a reserved opcode.
-_OPCODE_TABLE: tuple[Opcode | None, ...] = tuple(
-    Opcode._value2member_map_.get(value)  # type: ignore[misc]
-    for value in range(OPCODE_MASK + 1)
-)
+_OPCODES: dict[int, Opcode] = {int(member): member for member in Opcode}
+_OPCODE_TABLE: tuple[Opcode | None, ...] = tuple(_OPCODES.get(value) for value in range(OPCODE_MASK + 1))
 _CONTROL = frozenset(CONTROL_OPCODES)
 _CONTINUATION = Opcode.CONTINUATION
 _RSV_ALL = RSV1_MASK | RSV2_MASK | RSV3_MASK
@@ -376,8 +380,10 @@ class MessageDecoder:
         if self.opcode is None and frame.message_finished and frame.frame_finished:
             # A whole unfragmented message: decode it in one go.
             if opcode is Opcode.TEXT:
+                if TYPE_CHECKING:  # a data frame's payload is bytes (FrameDecoder); no cast() call here
+                    assert isinstance(frame.payload, bytes)
                 try:
-                    text = frame.payload.decode("utf-8")  # type: ignore[union-attr]
+                    text = frame.payload.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise ParseFailed(str(exc), CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
                 return Frame(opcode, text, True, True)
@@ -400,11 +406,13 @@ class MessageDecoder:
 
         finished = frame.frame_finished and frame.message_finished
         decoder = self.decoder
+        if TYPE_CHECKING:  # a data frame's payload is bytes (FrameDecoder); no cast() call here
+            assert isinstance(frame.payload, bytes)
         if decoder is None:
-            data: bytes | str = frame.payload  # type: ignore[assignment]
+            data: bytes | str = frame.payload
         else:
             try:
-                data = decoder.decode(frame.payload, finished)  # type: ignore[arg-type]
+                data = decoder.decode(frame.payload, finished)
             except UnicodeDecodeError as exc:
                 raise ParseFailed(
                     str(exc), CloseReason.INVALID_FRAME_PAYLOAD_DATA
@@ -421,7 +429,7 @@ class MessageDecoder:
                     )
                     raise ParseFailed(msg, CloseReason.INVALID_FRAME_PAYLOAD_DATA)
 
-        frame = Frame(self.opcode, data, frame.frame_finished, finished)  # type: ignore[arg-type]
+        frame = Frame(self.opcode, data, frame.frame_finished, finished)
 
         if finished:
             self.opcode = None
@@ -441,6 +449,7 @@ def _extension_failed(code: int) -> ParseFailed:
     Any int (e.g. another library's CloseReason) is accepted and converted
     to our CloseReason when it is a member.
     """
+    # ParseFailed.code is typed CloseReason, as in wsproto; a code that is no member passes as the int it is.
     return ParseFailed("error in extension", _CLOSE_REASONS.get(int(code), code))  # type: ignore[arg-type]
 
 
@@ -601,11 +610,13 @@ class FrameDecoder:
     def _process_buffer(self) -> Frame | None:
         header = self.header
         if self._draining is not None:
-            return self._drain(header)  # type: ignore[arg-type]
+            assert header is not None  # the frame whose output is being drained
+            return self._drain(header)
         if header is None:
             if not self.parse_header():
                 return None
-            header = self.header  # set by parse_header()
+            header = self.header
+            assert header is not None  # set by parse_header()
 
         buf = self._buf
         pos = self._pos
@@ -658,7 +669,9 @@ class FrameDecoder:
 
     def _piece(self, header: Header, payload: bytes, finished: bool) -> Frame:
         """The Frame for one piece of the current frame; ends the frame if ``finished``."""
-        frame = Frame(self.effective_opcode, payload, finished, header.fin)  # type: ignore[arg-type]
+        opcode = self.effective_opcode
+        assert opcode is not None  # set by parse_header() for the current frame
+        frame = Frame(opcode, payload, finished, header.fin)
         if finished:
             self._end_frame(header)
         else:
@@ -700,13 +713,13 @@ class FrameDecoder:
         if finished:
             fin = header.fin
             for extension in extensions:
-                result = extension.frame_inbound_complete(self, fin)
-                if result is None:
+                completed = extension.frame_inbound_complete(self, fin)
+                if completed is None:
                     continue
-                if isinstance(result, int):
-                    raise _extension_failed(result)
-                if result:
-                    payload += result
+                if isinstance(completed, int):
+                    raise _extension_failed(completed)
+                if completed:
+                    payload += completed
         if is_data and self.max_message_size is not None:
             # The wire length was checked in parse_header(); this bounds
             # what the extensions made of it (PerMessageDeflate stops
@@ -720,14 +733,16 @@ class FrameDecoder:
     def _drain(self, header: Header) -> Frame:
         """The next piece of output an extension held back (see :meth:`_through_extensions`)."""
         index = self._draining
-        extension = self.extensions[index]  # type: ignore[index]
-        result = extension.frame_inbound_drain(self)  # type: ignore[attr-defined]
+        assert index is not None  # called only while draining
+        # _through_extensions() found the hooks on this extension.
+        extension = cast("_DrainingExtension", self.extensions[index])
+        result = extension.frame_inbound_drain(self)
         if isinstance(result, int):
             raise _extension_failed(result)
-        if not extension.frame_inbound_pending():  # type: ignore[attr-defined]
+        if not extension.frame_inbound_pending():
             self._draining = None
         wire_done = self.payload_consumed == header.payload_len
-        return self._through_extensions(header, bytes(result), index + 1, wire_done)  # type: ignore[operator]
+        return self._through_extensions(header, bytes(result), index + 1, wire_done)
 
     def parse_header(self) -> bool:
         """Parse the next frame header from the buffer if it is complete.
@@ -943,7 +958,7 @@ class FrameProtocol:
     # -- receiving ---------------------------------------------------------
 
     def _process_close(self, frame: Frame) -> Frame:
-        data: bytes = frame.payload  # type: ignore[assignment]  # bytes from FrameDecoder
+        data = cast(bytes, frame.payload)  # bytes from FrameDecoder
 
         if not data:
             # RFC 6455 section 7.1.5: no status code means 1005.
@@ -952,6 +967,7 @@ class FrameProtocol:
             msg = "CLOSE with 1 byte payload"
             raise ParseFailed(msg)
         else:
+            code: int
             (code,) = _CLOSE_CODE.unpack_from(data)
             if not may_appear_on_wire(code):
                 if code < MIN_CLOSE_REASON or code > MAX_CLOSE_REASON:

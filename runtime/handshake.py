@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import h11
 
@@ -292,7 +292,7 @@ class H11Handshake:
         """Once OPEN, nothing reads the HTTP state again (sends are refused by
         the state table first, received bytes go to :attr:`connection`): free
         h11's connection and the request for an idle connection's sake."""
-        self._h11_connection = None  # type: ignore[assignment]
+        del self._h11_connection
         self._initiating_request = None
         self._nonce = None
 
@@ -396,7 +396,8 @@ class H11Handshake:
                     error = _refuse("Bad HTTP message")
                 error.__cause__ = exc
                 self._fail(RECEIVE_BAD_ACCEPT if self.client else RECEIVE_BAD_REQUEST, error)
-            if event is h11.NEED_DATA or event is h11.PAUSED or isinstance(event, h11.ConnectionClosed):
+            # h11.NEED_DATA and h11.PAUSED are sentinel classes, every other event an instance.
+            if isinstance(event, (type, h11.ConnectionClosed)):
                 break
             if self._head_received is not None and isinstance(event, (h11.Request, h11.InformationalResponse,
                                                                        h11.Response)):
@@ -556,7 +557,8 @@ class H11Handshake:
 
         offered: list[Extension] = []
         if request.extensions:
-            extensions: Sequence[Extension] = request.extensions  # type: ignore[assignment]
+            # A client's Request offers Extension objects (str only on a received one).
+            extensions = cast("Sequence[Extension]", request.extensions)
             offers: dict[str, bool | str] = {}
             for extension in extensions:
                 offers[extension.name] = extension.offer()

@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import os
 import struct
+from typing import TYPE_CHECKING, Callable
 
 from ._generated.framing import MASKING_KEY_LENGTH
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["BACKEND", "mask", "mask_python", "new_masking_key"]
 
@@ -40,7 +44,7 @@ _XOR_TABLE = [
 del _IDENTITY
 
 
-def mask_python(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
+def mask_python(data: bytes | bytearray | memoryview, key: bytes | bytearray) -> bytes:
     """XOR ``data`` with the 4-byte ``key`` repeated (RFC 6455 §5.3), in pure Python.
 
     :param data: any bytes-like object (C-contiguous), of any length.
@@ -70,10 +74,12 @@ def _speedups_disabled() -> bool:
 BACKEND = "python"
 #: ``mask(data, key) -> bytes``: XOR ``data`` (any bytes-like object) with the
 #: 4-byte ``key`` repeated (RFC 6455 §5.3); the compiled routine if available.
-mask = mask_python
+mask: Callable[[bytes | bytearray | memoryview, bytes | bytearray], bytes] = mask_python
 if not _speedups_disabled():
     try:
-        from websockets.speedups import apply_mask as _apply_mask
+        # websockets is optional: without it mypy finds no module here, with
+        # it (typed, speedups.pyi) the ignore is unused; both are fine.
+        from websockets.speedups import apply_mask as _apply_mask  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         pass
     else:
@@ -87,7 +93,7 @@ if not _speedups_disabled():
 # across threads (next() on a C iterator is atomic under the GIL).
 _POOL_BYTES = 4096
 _KEY = struct.Struct(f"{MASKING_KEY_LENGTH}s")
-_keys = iter(())
+_keys: Iterator[tuple[bytes]] = iter(())
 
 
 def _refill() -> None:
