@@ -304,7 +304,7 @@ def _scenario(side: ConnectionType, input_name: str) -> spec.NegotiationState:
     ext = PerMessageDeflate()
     if input_name == spec.SEND_OFFER:
         data = H11Handshake(CLIENT).send(Request(host="h", target="/", extensions=[ext]))
-        assert b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits" in data
+        assert b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=15; server_max_window_bits=15" in data
         return _observed(ext, offered=True)
     if input_name == spec.RECEIVE_ACCEPTANCE:
         _, error = our_client(ext, b"permessage-deflate; server_no_context_takeover")
@@ -449,7 +449,9 @@ def test_chromium_offer_accepted_with_a_response_a_browser_accepts(config: dict,
     # And the browser's side of it: a client that made the same offer agrees and
     # messages flow compressed both ways.
     browser = PerMessageDeflate()
-    assert browser.offer() == "client_max_window_bits"
+    # Our offer names client_max_window_bits too (with 15, as wsproto's does), so the
+    # responses a Chromium offer gets are ones this client accepts.
+    assert "client_max_window_bits" in browser.offer()
     browser.finalize(expected.decode())
     client = Connection(CLIENT, [browser])
     text = "chromium " * 500
@@ -583,7 +585,8 @@ def test_server_client_max_window_bits_announced_when_the_offer_names_it() -> No
     offer: the response says 10, the client compresses with 10, the server inflates
     with 10."""
     client, server, client_ext, server_ext, header = pair(PerMessageDeflate(), PerMessageDeflate(client_max_window_bits=10))
-    assert header == b"permessage-deflate; client_max_window_bits=10"
+    # The default (wsproto's) offer names server_max_window_bits=15 too, which is answered.
+    assert header == b"permessage-deflate; server_max_window_bits=15; client_max_window_bits=10"
     assert client_ext.client_max_window_bits == server_ext.client_max_window_bits == 10
     assert client_ext._deflater.window_bits == server_ext._inflater.window_bits == 10
     message = far_matches(distance=600)  # within 1 KiB: back-references survive the 10-bit window
@@ -773,7 +776,8 @@ def test_client_reads_every_extensions_header() -> None:
 
 def test_client_agreed_values() -> None:
     ext = PerMessageDeflate(client_max_window_bits=12, client_no_context_takeover=True)
-    assert ext.offer() == "client_no_context_takeover; client_max_window_bits=12"
+    # wsproto's format: both window sizes (15 where not configured), then the flags.
+    assert ext.offer() == "client_max_window_bits=12; server_max_window_bits=15; client_no_context_takeover"
     ext.finalize("permessage-deflate; server_no_context_takeover; server_max_window_bits=9")
     assert ext.client_no_context_takeover and ext.server_no_context_takeover
     assert (ext.client_max_window_bits, ext.server_max_window_bits) == (12, 9)
