@@ -980,7 +980,9 @@ class PerMessageDeflate(Extension):
         limit = self._limit(proto)
         room = None if limit is None else limit - self._inbound_size
         size = INFLATE_CHUNK_SIZE if room is None or room >= INFLATE_CHUNK_SIZE else room + 1
-        inflater = self._inflater_for(proto)
+        inflater = self._inflater
+        if inflater is None:
+            inflater = self._inflater_for(proto)
         try:
             if final:
                 out = inflater.finish(size, data)

@@ -1336,3 +1336,88 @@ def test_compression_ratio_on_1_mib_json() -> None:
     assert text_of(deliver(server, wire)) == text
     assert ratio < 0.35, ratio
     print(f"\n1 MiB JSON-like text: {len(wire)} wire bytes ({len(payload)} payload), ratio {ratio:.4f}")
+
+
+# ----------------------------------------------------------------------------
+# Driven as wsproto's users (and wsproto's own tests) drive it: _enabled set by
+# hand, hooks called directly, _compressor / _decompressor read. The full
+# wsproto suite runs in tests/test_wsproto_suite.py; these need no download.
+# ----------------------------------------------------------------------------
+
+from wsspec.frame_protocol import CloseReason, FrameDecoder, Opcode, RsvBits  # noqa: E402
+
+NO_RSV = RsvBits(False, False, False)
+RSV1 = RsvBits(True, False, False)
+
+
+@pytest.mark.parametrize("client", [True, False])
+@pytest.mark.parametrize("no_context_takeover", [True, False])
+def test_enabled_by_hand_creates_compression_objects_on_first_use(client: bool, no_context_takeover: bool) -> None:
+    own = "client" if client else "server"
+    peer = "server" if client else "client"
+    ext = PerMessageDeflate(**{f"{own}_no_context_takeover": no_context_takeover,
+                               f"{peer}_no_context_takeover": no_context_takeover})
+    assert not ext.enabled() and ext._enabled is False
+    ext._enabled = True
+    assert ext.enabled()
+    proto = FrameProtocol(client, [ext])
+    assert proto.extensions == [ext]
+    assert ext._compressor is None and ext._decompressor is None
+
+    rsv, first = ext.frame_outbound(proto, Opcode.BINARY, NO_RSV, b"x" * 12, False)
+    assert rsv.rsv1 and ext._compressor is not None
+    rsv, second = ext.frame_outbound(proto, Opcode.CONTINUATION, NO_RSV, b"x" * 11, True)
+    assert not rsv.rsv1
+    assert (ext._compressor is None) is no_context_takeover
+    assert zlib.decompressobj(-15).decompress(first + second + TAIL) == b"x" * 23
+
+    assert ext.frame_inbound_header(proto, Opcode.BINARY, RSV1, 6) == RSV1
+    assert ext._decompressor is not None  # ready from the first header, as in wsproto
+    data = ext.frame_inbound_payload_data(proto, b"\xaa\xa8\xc0\n\x00\x00")
+    rest = ext.frame_inbound_complete(proto, True)
+    assert isinstance(data, bytes) and isinstance(rest, bytes)
+    assert data + rest == b"x" * 23
+    assert (ext._decompressor is None) is no_context_takeover
+
+    ext._enabled = False
+    assert not ext.enabled() and ext._compressor is None and ext._decompressor is None
+
+
+def test_hooks_called_directly_follow_wsprotos_contract() -> None:
+    ext = PerMessageDeflate()
+    ext._enabled = True
+    proto = FrameProtocol(True, [ext])
+    # Every frame's RSV1 is claimed, control frames included (wsproto's return value).
+    assert ext.frame_inbound_header(proto, Opcode.PING, NO_RSV, 3) == RSV1
+    assert ext.frame_inbound_payload_data(proto, b"abc") == b"abc"
+    assert ext.frame_inbound_complete(proto, True) is None
+    assert ext.frame_inbound_header(proto, Opcode.BINARY, NO_RSV, 3) == RSV1
+    assert ext.frame_inbound_payload_data(proto, b"abc") == b"abc"
+    assert ext.frame_inbound_complete(proto, True) is None
+    # Failures are returned, not raised.
+    assert ext.frame_inbound_header(proto, Opcode.PING, RSV1, 0) is CloseReason.PROTOCOL_ERROR
+    assert ext.frame_inbound_header(proto, Opcode.CONTINUATION, RSV1, 0) is CloseReason.PROTOCOL_ERROR
+    assert ext.frame_inbound_header(proto, Opcode.BINARY, RSV1, 4) == RSV1
+    assert ext.frame_inbound_payload_data(proto, b"\xff\xff\xff\xff") is CloseReason.INVALID_FRAME_PAYLOAD_DATA
+    # The extension's own limit: 1009, returned.
+    ext = PerMessageDeflate()
+    ext._enabled = True
+    ext.max_message_size = 10
+    assert ext.frame_inbound_header(proto, Opcode.BINARY, RSV1, 6) == RSV1
+    assert ext.frame_inbound_payload_data(proto, b"\xaa\xa8\xc0\n\x00\x00") is CloseReason.MESSAGE_TOO_BIG
+
+
+def test_wsspecs_frame_decoder_gets_parse_failed_with_a_reason() -> None:
+    ext = PerMessageDeflate()
+    ext._enabled = True
+    decoder = FrameDecoder(True, [ext])
+    with pytest.raises(ParseFailed) as info:
+        ext.frame_inbound_header(decoder, Opcode.PING, RSV1, 0)
+    assert info.value.code == CloseReason.PROTOCOL_ERROR and "RFC 7692 §6" in str(info.value)
+
+
+def test_offer_is_wsprotos() -> None:
+    for config in ({}, {"client_max_window_bits": 10}, {"server_max_window_bits": 9, "client_no_context_takeover": True},
+                   {"server_no_context_takeover": True, "client_no_context_takeover": True}):
+        assert PerMessageDeflate(**config).offer() == wp_extensions.PerMessageDeflate(**config).offer()
+    assert PerMessageDeflate().offer() == "client_max_window_bits=15; server_max_window_bits=15"
