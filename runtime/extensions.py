@@ -547,7 +547,7 @@ class PerMessageDeflate(Extension):
         self._deflater: Deflater | None = None
         self._inflater: Inflater | None = None
         # zlib objects assigned to _compressor/_decompressor before the wrappers exist.
-        self._adopt: dict[str, object] = {}
+        self._adopt: dict[str, object] | None = None
         # Inbound state: the current frame is a data frame / of a compressed
         # message; a data message is unfinished; its compression; inflated size.
         self._reset_inbound()
@@ -675,7 +675,7 @@ class PerMessageDeflate(Extension):
     @_compressor.setter
     def _compressor(self, value: zlib._Compress | None) -> None:
         if self._deflater is None:
-            self._adopt["_compressor"] = value
+            self._adopt = {**(self._adopt or {}), "_compressor": value}
         else:
             self._deflater._obj = value
 
@@ -688,7 +688,7 @@ class PerMessageDeflate(Extension):
     @_decompressor.setter
     def _decompressor(self, value: zlib._Decompress | None) -> None:
         if self._inflater is None:
-            self._adopt["_decompressor"] = value
+            self._adopt = {**(self._adopt or {}), "_decompressor": value}
         else:
             self._inflater._obj = value
 
@@ -879,11 +879,12 @@ class PerMessageDeflate(Extension):
         self._deflater = Deflater(own_bits, own_nct, self.compression_level, self.memory_level)  # type: ignore[arg-type]
         self._inflater = Inflater(peer_bits, peer_nct)  # type: ignore[arg-type]
         adopt = self._adopt
-        if adopt:
+        if adopt is not None:
+            self._adopt = None
             if "_compressor" in adopt:
-                self._deflater._obj = adopt.pop("_compressor")  # type: ignore[assignment]
+                self._deflater._obj = adopt["_compressor"]  # type: ignore[assignment]
             if "_decompressor" in adopt:
-                self._inflater._obj = adopt.pop("_decompressor")  # type: ignore[assignment]
+                self._inflater._obj = adopt["_decompressor"]  # type: ignore[assignment]
 
     # -- frames ----------------------------------------------------------------
 

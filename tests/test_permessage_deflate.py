@@ -1421,3 +1421,14 @@ def test_offer_is_wsprotos() -> None:
                    {"server_no_context_takeover": True, "client_no_context_takeover": True}):
         assert PerMessageDeflate(**config).offer() == wp_extensions.PerMessageDeflate(**config).offer()
     assert PerMessageDeflate().offer() == "client_max_window_bits=15; server_max_window_bits=15"
+
+
+def test_zlib_objects_assigned_before_first_use_are_adopted() -> None:
+    ext = PerMessageDeflate()
+    ext._enabled = True
+    compressor, decompressor = zlib.compressobj(6, zlib.DEFLATED, -15), zlib.decompressobj(-15)
+    ext._compressor = compressor
+    ext._decompressor = decompressor
+    proto = FrameProtocol(False, [ext])
+    ext.frame_outbound(proto, Opcode.TEXT, NO_RSV, b"hello", True)
+    assert ext._compressor is compressor and ext._decompressor is decompressor
