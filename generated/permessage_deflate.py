@@ -149,7 +149,7 @@ class NegotiationState(Enum):
 #: The state a negotiation starts in.
 INITIAL_NEGOTIATION_STATE = NegotiationState.IDLE
 
-#: CLIENT send: The client lists its offer in Sec-WebSocket-Extensions. Event: offer() -> permessage-deflate; client_max_window_bits. (RFC 7692 §5)
+#: CLIENT send: The client lists its offer in Sec-WebSocket-Extensions. Event: offer() -> permessage-deflate; client_max_window_bits=15; server_max_window_bits=15. (RFC 7692 §5)
 SEND_OFFER = 'send_offer'
 
 #: CLIENT receive: The response accepts the offer with parameters the offer allows and the client supports. Event: finalize(response). (RFC 7692 §7)

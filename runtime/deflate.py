@@ -169,6 +169,13 @@ class Inflater:
         """True if ``inflate(b"", n)`` may return more output of input already given."""
         return bool(self._input) or self._more
 
+    def start(self) -> None:
+        """A compressed message begins: create the zlib object now if there is none
+        (wsproto creates it at the first frame header, and code written for
+        wsproto may look at it then)."""
+        if self._obj is None:
+            self._obj = zlib.decompressobj(self._wbits)
+
     def inflate(self, data: bytes, max_length: int = 0) -> bytes:
         """
         Feed the next compressed bytes of the current message and inflate.

@@ -71,11 +71,11 @@ from .deflate import DeflateError, Deflater, Inflater
 #: costs one piece, not its size). Not a protocol constant: the peer cannot
 #: observe it.
 INFLATE_CHUNK_SIZE = 256 * 1024
-from .frame_protocol import ParseFailed
+from .frame_protocol import FrameDecoder, ParseFailed
 from .utilities import LocalProtocolError, RemoteProtocolError
 
 if TYPE_CHECKING:
-    from .frame_protocol import FrameDecoder, FrameProtocol
+    from .frame_protocol import FrameProtocol
 
 __all__ = [
     "Extension",
@@ -431,6 +431,22 @@ def _check_window_bits(value: int) -> int:
     return value
 
 
+def _fail(proto: FrameDecoder | FrameProtocol, msg: str, code: CloseReason) -> CloseReason:
+    """
+    How a :class:`PerMessageDeflate` hook fails the connection.
+
+    wsproto's contract is to *return* the close code, and that is what a
+    hook called by anyone else returns (wsproto's tests and code copied
+    from them call the hooks directly). wsspec's own frame layer
+    (``proto`` is a :class:`~wsspec.frame_protocol.FrameDecoder`) gets a
+    :class:`~wsspec.frame_protocol.ParseFailed` with the same code and a
+    reason naming the rule broken, which becomes the Close frame's reason.
+    """
+    if isinstance(proto, FrameDecoder):
+        raise ParseFailed(msg, code)
+    return code
+
+
 class PerMessageDeflate(Extension):
     """
     permessage-deflate, RFC 7692: every data message compressed with DEFLATE.
@@ -458,8 +474,10 @@ class PerMessageDeflate(Extension):
 
     Negotiation (RFC 7692 §5, §7):
 
-    - :meth:`offer` (client) lists the configuration, always with
-      ``client_max_window_bits`` so that a server may limit the client.
+    - :meth:`offer` (client) makes wsproto's offer: both window sizes
+      (15 unless configured) and the configured no_context_takeover
+      parameters; naming ``client_max_window_bits`` lets a server limit
+      the client.
     - :meth:`accept` (server) answers one offer; an offer with an unknown,
       repeated or malformed parameter or a value out of range is declined
       (``None``) and leaves no trace, so the handshake moves on to the next
@@ -474,9 +492,17 @@ class PerMessageDeflate(Extension):
     first frame has RSV1 (RFC 7692 §6). zlib objects are created on first
     use and, with no context takeover, dropped after every message.
 
+    As in wsproto, the extension can also be enabled without negotiation by
+    setting ``_enabled = True`` (wsproto's tests do); the hooks then use
+    the configured parameters and take the side from ``proto.client``.
+    ``_compressor`` / ``_decompressor`` read the zlib objects in use
+    (``None`` when none is allocated). The hooks can be called directly and
+    follow wsproto's contract: they *return* a close code on failure.
+
     Inbound errors fail the connection (the Connection emits a
-    ``CloseConnection`` with the code; :class:`~wsspec.frame_protocol.ParseFailed`
-    at the frame layer):
+    ``CloseConnection`` with the code; at wsspec's frame layer the hooks
+    raise :class:`~wsspec.frame_protocol.ParseFailed` with a reason, to
+    other callers they return the code):
 
     - 1002 PROTOCOL_ERROR: RSV1 on a control frame or on a frame that is not
       the first of its message (RFC 7692 §6).
@@ -511,17 +537,20 @@ class PerMessageDeflate(Extension):
             None if server_max_window_bits is None else _check_window_bits(server_max_window_bits),
         )
         self._max_message_size: int | None = None
-        # Set once negotiated.
+        # Set once negotiated (accept/finalize), with the side we negotiated as.
         self._agreed: _Settings | None = None
+        self._side: ConnectionType | None = None
+        # Switched on by negotiation or by assigning ``_enabled`` (wsproto's attribute).
+        self._on = False
+        # Created by negotiation, or on first use from ``proto.client`` (their
+        # zlib objects are created on first use in any case).
         self._deflater: Deflater | None = None
         self._inflater: Inflater | None = None
+        # zlib objects assigned to _compressor/_decompressor before the wrappers exist.
+        self._adopt: dict[str, object] | None = None
         # Inbound state: the current frame is a data frame / of a compressed
         # message; a data message is unfinished; its compression; inflated size.
-        self._frame_is_data = False
-        self._frame_compressed = False
-        self._message_open = False
-        self._message_compressed = False
-        self._inbound_size = 0
+        self._reset_inbound()
 
     # -- parameters ------------------------------------------------------------
 
@@ -608,29 +637,120 @@ class PerMessageDeflate(Extension):
     # -- negotiation -----------------------------------------------------------
 
     def enabled(self) -> bool:
-        """``True`` once :meth:`accept` or :meth:`finalize` agreed on compression."""
-        return self._agreed is not None
+        """
+        ``True`` once :meth:`accept` or :meth:`finalize` agreed on
+        compression, or once ``_enabled`` was set to ``True``.
+        """
+        return self._on
+
+    @property
+    def _enabled(self) -> bool:
+        """
+        wsproto's private switch, kept because wsproto's own tests and code
+        copied from them set it: assigning ``True`` enables the extension
+        without negotiation, with the configured parameters (15 bits where
+        none is configured); the side (client or server) is then taken from
+        ``proto.client`` when a hook first needs a compression object.
+        Assigning ``False`` disables it and forgets all compression state.
+        """
+        return self._on
+
+    @_enabled.setter
+    def _enabled(self, value: bool) -> None:
+        value = bool(value)
+        if value == self._on:
+            return
+        self._on = value
+        if not value:
+            self._agreed = self._side = None
+            self._deflater = self._inflater = None
+            self._reset_inbound()
+
+    @property
+    def _compressor(self) -> zlib._Compress | None:
+        """wsproto's attribute: the zlib compression object in use, or ``None`` (none allocated)."""
+        deflater = self._deflater
+        return None if deflater is None else deflater._obj
+
+    @_compressor.setter
+    def _compressor(self, value: zlib._Compress | None) -> None:
+        if self._deflater is None:
+            self._adopt = {**(self._adopt or {}), "_compressor": value}
+        else:
+            self._deflater._obj = value
+
+    @property
+    def _decompressor(self) -> zlib._Decompress | None:
+        """wsproto's attribute: the zlib decompression object in use, or ``None`` (none allocated)."""
+        inflater = self._inflater
+        return None if inflater is None else inflater._obj
+
+    @_decompressor.setter
+    def _decompressor(self, value: zlib._Decompress | None) -> None:
+        if self._inflater is None:
+            self._adopt = {**(self._adopt or {}), "_decompressor": value}
+        else:
+            self._inflater._obj = value
+
+    def _reset_inbound(self) -> None:
+        self._frame_is_data = self._frame_compressed = False
+        self._message_open = self._message_compressed = False
+        self._tail_fed = False
+        self._inbound_size = 0
+
+    def _settings(self) -> _Settings:
+        """What the hooks use: the agreed settings, or the configured ones with 15-bit defaults."""
+        agreed = self._agreed
+        if agreed is not None:
+            return agreed
+        config = self._config
+        return config._replace(
+            client_max_window_bits=self.client_max_window_bits,
+            server_max_window_bits=self.server_max_window_bits,
+        )
+
+    def _make_coders(self, proto: FrameDecoder | FrameProtocol) -> None:
+        """Create the Deflater/Inflater wrappers for the negotiated side, else for ``proto.client``'s."""
+        side = self._side
+        if side is None:
+            side = ConnectionType.CLIENT if getattr(proto, "client", False) else ConnectionType.SERVER
+        self._create_coders(side, self._settings())
+
+    def _deflater_for(self, proto: FrameDecoder | FrameProtocol) -> Deflater:
+        if self._deflater is None:
+            self._make_coders(proto)
+        return self._deflater  # type: ignore[return-value]
+
+    def _inflater_for(self, proto: FrameDecoder | FrameProtocol) -> Inflater:
+        if self._inflater is None:
+            self._make_coders(proto)
+        return self._inflater  # type: ignore[return-value]
 
     def _offered(self) -> dict[str, int | None]:
-        """The parameters :meth:`offer` sends, name -> window bits or ``None``."""
+        """The parameters :meth:`offer` sends, name -> window bits or ``None``, in wsproto's order."""
         config = self._config
-        params: dict[str, int | None] = {}
-        if config.server_no_context_takeover:
-            params[SERVER_NO_CONTEXT_TAKEOVER] = None
+        params: dict[str, int | None] = {
+            # Both window sizes are always named, with 15 where none is
+            # configured: wsproto's offer. 15 limits nothing, and naming
+            # client_max_window_bits lets the server limit the client
+            # (RFC 7692 §7.1.2.1, §7.1.2.2).
+            CLIENT_MAX_WINDOW_BITS: self.client_max_window_bits,
+            SERVER_MAX_WINDOW_BITS: self.server_max_window_bits,
+        }
         if config.client_no_context_takeover:
             params[CLIENT_NO_CONTEXT_TAKEOVER] = None
-        if config.server_max_window_bits is not None:
-            params[SERVER_MAX_WINDOW_BITS] = config.server_max_window_bits
-        # Always named: it lets the server limit the client (RFC 7692 §7.1.2.2).
-        params[CLIENT_MAX_WINDOW_BITS] = config.client_max_window_bits
+        if config.server_no_context_takeover:
+            params[SERVER_NO_CONTEXT_TAKEOVER] = None
         return params
 
     def offer(self) -> str:
         """
         Client side: the parameters of our offer (RFC 7692 §5, §7.1), a
-        ``str`` such as ``"client_max_window_bits"`` (the default) or
-        ``"client_no_context_takeover; server_max_window_bits=10;
-        client_max_window_bits=12"``. The handshake prefixes the name.
+        ``str``, the same as wsproto's: ``"client_max_window_bits=15;
+        server_max_window_bits=15"`` by default, the configured values in
+        their place and the configured no_context_takeover parameters after
+        them, e.g. ``"client_max_window_bits=12; server_max_window_bits=10;
+        client_no_context_takeover"``. The handshake prefixes the name.
         Calling it changes nothing.
         """
         return _format_params(list(self._offered().items()))
@@ -744,6 +864,12 @@ class PerMessageDeflate(Extension):
     def _enable(self, side: ConnectionType, agreed: _Settings) -> None:
         """Commit an agreement: this endpoint compresses as ``side`` and inflates the other."""
         self._agreed = agreed
+        self._side = side
+        self._on = True
+        self._create_coders(side, agreed)
+        self._reset_inbound()
+
+    def _create_coders(self, side: ConnectionType, agreed: _Settings) -> None:
         client = side is ConnectionType.CLIENT
         own_bits, peer_bits = ((agreed.client_max_window_bits, agreed.server_max_window_bits) if client
                                else (agreed.server_max_window_bits, agreed.client_max_window_bits))
@@ -752,10 +878,13 @@ class PerMessageDeflate(Extension):
         # Small wrappers; their zlib objects are created on first use.
         self._deflater = Deflater(own_bits, own_nct, self.compression_level, self.memory_level)  # type: ignore[arg-type]
         self._inflater = Inflater(peer_bits, peer_nct)  # type: ignore[arg-type]
-        self._frame_is_data = self._frame_compressed = False
-        self._message_open = self._message_compressed = False
-        self._tail_fed = False
-        self._inbound_size = 0
+        adopt = self._adopt
+        if adopt is not None:
+            self._adopt = None
+            if "_compressor" in adopt:
+                self._deflater._obj = adopt["_compressor"]  # type: ignore[assignment]
+            if "_decompressor" in adopt:
+                self._inflater._obj = adopt["_decompressor"]  # type: ignore[assignment]
 
     # -- frames ----------------------------------------------------------------
 
@@ -769,25 +898,30 @@ class PerMessageDeflate(Extension):
         """
         A frame header arrived (``payload_length`` in bytes, still compressed).
 
-        Claims RSV1 on data frames: set on the first frame of a message, it
-        marks the message compressed (RFC 7692 §6). A control frame leaves
-        the state of an unfinished compressed message alone.
+        Claims RSV1 on every frame (as wsproto does; a control frame with
+        RSV1 has failed before that matters). On the first frame of a data
+        message RSV1 marks the message compressed (RFC 7692 §6), and the
+        zlib decompression object is made ready (``_decompressor``). A
+        control frame leaves the state of an unfinished compressed message
+        alone.
 
-        :returns: the claimed :class:`RsvBits`.
-        :raises ParseFailed: code 1002 for RSV1 on a control frame or on a
-            CONTINUATION frame (RFC 7692 §6).
+        :returns: the claimed :class:`RsvBits` (``RsvBits(True, False,
+            False)``), or ``CloseReason.PROTOCOL_ERROR`` (1002) for RSV1 on a
+            control frame or on a CONTINUATION frame (RFC 7692 §6).
+        :raises ParseFailed: instead of returning 1002, when ``proto`` is
+            wsspec's own ``FrameDecoder`` (so the Close carries a reason).
         """
         if opcode in _CONTROL:
             if rsv.rsv1:
                 msg = f"RSV1 set on a {opcode.name} frame; control frames are never compressed (RFC 7692 §6)"
-                raise ParseFailed(msg, CloseReason.PROTOCOL_ERROR)
+                return _fail(proto, msg, CloseReason.PROTOCOL_ERROR)
             self._frame_is_data = self._frame_compressed = False
-            return _NO_RSV
+            return _RSV1
         self._frame_is_data = True
         if opcode is Opcode.CONTINUATION:
             if rsv.rsv1:
                 msg = "RSV1 set on a CONTINUATION frame; only a message's first frame carries it (RFC 7692 §6)"
-                raise ParseFailed(msg, CloseReason.PROTOCOL_ERROR)
+                return _fail(proto, msg, CloseReason.PROTOCOL_ERROR)
             # Outside a message the frame layer fails it (1002); do not inflate.
             self._frame_compressed = self._message_open and self._message_compressed
         elif self._message_open:
@@ -796,11 +930,9 @@ class PerMessageDeflate(Extension):
         else:
             self._frame_compressed = self._message_compressed = rsv.rsv1
             self._inbound_size = 0
+            if rsv.rsv1:
+                self._inflater_for(proto).start()
         return _RSV1
-
-    def _inflated(self, out: bytes) -> bytes:
-        self._inbound_size += len(out)
-        return out
 
     def _limit(self, proto: FrameDecoder | FrameProtocol) -> int | None:
         """The tighter of our own limit and the connection's (``proto.max_message_size``)."""
@@ -810,10 +942,12 @@ class PerMessageDeflate(Extension):
             return own
         return connection
 
-    @staticmethod
-    def _too_big(limit: int) -> ParseFailed:
+    def _too_big(self, proto: FrameDecoder | FrameProtocol, limit: int) -> CloseReason:
         msg = f"compressed message inflates past max_message_size ({limit} bytes) (RFC 6455 §10.4)"
-        return ParseFailed(msg, CloseReason.MESSAGE_TOO_BIG)
+        return _fail(proto, msg, CloseReason.MESSAGE_TOO_BIG)
+
+    def _corrupt(self, proto: FrameDecoder | FrameProtocol, exc: Exception) -> CloseReason:
+        return _fail(proto, f"{self.name}: {exc}", CloseReason.INVALID_FRAME_PAYLOAD_DATA)
 
     def frame_inbound_payload_data(
         self, proto: FrameDecoder | FrameProtocol, data: bytes,
@@ -824,10 +958,13 @@ class PerMessageDeflate(Extension):
 
         :returns: the inflated bytes for a compressed message (possibly
             ``b""``: zlib may hold output back until more input arrives);
-            ``data`` itself otherwise.
-        :raises ParseFailed: 1007 if the data does not inflate; 1009 if the
-            message would exceed :attr:`max_message_size`, raised before the
-            output passes ``max_message_size + 1`` bytes.
+            ``data`` itself otherwise; or a close code:
+            ``CloseReason.INVALID_FRAME_PAYLOAD_DATA`` (1007) if the data does
+            not inflate, ``CloseReason.MESSAGE_TOO_BIG`` (1009) if the message
+            would exceed :attr:`max_message_size` (detected before the
+            output passes ``max_message_size + 1`` bytes).
+        :raises ParseFailed: instead of returning a close code, when
+            ``proto`` is wsspec's own ``FrameDecoder``.
         """
         if not self._frame_compressed:
             return data
@@ -838,22 +975,26 @@ class PerMessageDeflate(Extension):
             return self._inflate(proto, data, final=True)
         return self._inflate(proto, data)
 
-    def _inflate(self, proto: FrameDecoder | FrameProtocol, data: bytes, final: bool = False) -> bytes:
+    def _inflate(self, proto: FrameDecoder | FrameProtocol, data: bytes, final: bool = False) -> bytes | CloseReason:
         """Inflate ``data`` (``b""``: drain), at most ``INFLATE_CHUNK_SIZE`` bytes, within the limit;
         ``final``: it ends the message, append the tail (RFC 7692 §7.2.2)."""
         limit = self._limit(proto)
         room = None if limit is None else limit - self._inbound_size
         size = INFLATE_CHUNK_SIZE if room is None or room >= INFLATE_CHUNK_SIZE else room + 1
+        inflater = self._inflater
+        if inflater is None:
+            inflater = self._inflater_for(proto)
         try:
             if final:
-                out = self._inflater.finish(size, data)  # type: ignore[union-attr]
+                out = inflater.finish(size, data)
             else:
-                out = self._inflater.inflate(data, size)  # type: ignore[union-attr]
+                out = inflater.inflate(data, size)
         except DeflateError as exc:
-            raise ParseFailed(f"{self.name}: {exc}", CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
+            return self._corrupt(proto, exc)
         if room is not None and len(out) > room:
-            raise self._too_big(limit)  # type: ignore[arg-type]
-        return self._inflated(out)
+            return self._too_big(proto, limit)  # type: ignore[arg-type]
+        self._inbound_size += len(out)
+        return out
 
     def frame_inbound_pending(self) -> bool:
         """
@@ -864,12 +1005,12 @@ class PerMessageDeflate(Extension):
         """
         return self._frame_compressed and self._inflater is not None and self._inflater.pending
 
-    def frame_inbound_drain(self, proto: FrameDecoder | FrameProtocol) -> bytes:
+    def frame_inbound_drain(self, proto: FrameDecoder | FrameProtocol) -> bytes | CloseReason:
         """
         The next piece (at most ``INFLATE_CHUNK_SIZE`` bytes) of output held
         back by :meth:`frame_inbound_payload_data`.
 
-        :raises ParseFailed: 1007 / 1009 as :meth:`frame_inbound_payload_data`.
+        :returns: / :raises ParseFailed: as :meth:`frame_inbound_payload_data`.
         """
         return self._inflate(proto, b"")
 
@@ -883,8 +1024,11 @@ class PerMessageDeflate(Extension):
         remaining inflated bytes (RFC 7692 §7.2.2); with the peer's no context
         takeover the inflater's window is dropped.
 
-        :returns: ``bytes`` to append to the frame's payload, or ``None``.
-        :raises ParseFailed: 1007 / 1009 as :meth:`frame_inbound_payload_data`.
+        :returns: at the end of a compressed message, the remaining
+            inflated ``bytes`` (possibly ``b""``); ``None`` otherwise; or a
+            close code (1007 / 1009) as :meth:`frame_inbound_payload_data`.
+        :raises ParseFailed: instead of returning a close code, when
+            ``proto`` is wsspec's own ``FrameDecoder``.
         """
         if not self._frame_is_data:
             return None
@@ -898,21 +1042,21 @@ class PerMessageDeflate(Extension):
         if self._tail_fed:  # the last piece already took the tail (and was drained)
             self._tail_fed = False
             self._inbound_size = 0
-            return None
-        inflater = self._inflater
+            return b""
+        inflater = self._inflater_for(proto)
         limit = self._limit(proto)
         try:
             if limit is None:
-                out = inflater.finish()  # type: ignore[union-attr]
+                out = inflater.finish()
             else:
                 room = limit - self._inbound_size
-                out = inflater.finish(room + 1)  # type: ignore[union-attr]
+                out = inflater.finish(room + 1)
                 if len(out) > room:
-                    raise self._too_big(limit)
+                    return self._too_big(proto, limit)
         except DeflateError as exc:
-            raise ParseFailed(f"{self.name}: {exc}", CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
+            return self._corrupt(proto, exc)
         self._inbound_size = 0
-        return out or None
+        return out
 
     def frame_outbound(
         self,
@@ -928,7 +1072,8 @@ class PerMessageDeflate(Extension):
         Every data message is compressed: its first frame (TEXT or BINARY)
         gets RSV1, CONTINUATION frames do not, and each frame's payload is
         the compressed fragment (the last one without the 4-byte tail).
-        Control frames pass unchanged.
+        Control frames pass unchanged. The zlib compression object
+        (``_compressor``) is created by the first data frame.
 
         :returns: ``(rsv, payload)`` to write.
         """
@@ -936,7 +1081,10 @@ class PerMessageDeflate(Extension):
             return (rsv, data)
         if opcode is not Opcode.CONTINUATION:
             rsv = RsvBits(True, rsv[1], rsv[2])
-        return (rsv, self._deflater.compress(data, fin))  # type: ignore[union-attr]
+        deflater = self._deflater
+        if deflater is None:
+            deflater = self._deflater_for(proto)
+        return (rsv, deflater.compress(data, fin))
 
     def __repr__(self) -> str:
         descr = [f"client_max_window_bits={self.client_max_window_bits}"]

@@ -287,7 +287,7 @@ def test_pmd_docstrings_name_units_errors_and_rfc() -> None:
 def test_pmd_not_enabled_until_negotiated() -> None:
     pmd = PerMessageDeflate()
     assert pmd.enabled() is False
-    assert pmd.offer() == "client_max_window_bits"
+    assert pmd.offer() == "client_max_window_bits=15; server_max_window_bits=15"  # wsproto's offer
     assert pmd.enabled() is False  # offering changes nothing
 
 
@@ -322,7 +322,7 @@ def test_pmd_client_offers_in_request() -> None:
 
     client = H11Handshake(ConnectionType.CLIENT)
     data = client.send(Request(host="h", target="/", extensions=[PerMessageDeflate(), Real()]))
-    assert request_headers(data)[b"sec-websocket-extensions"] == b"permessage-deflate; client_max_window_bits, x-real"
+    assert request_headers(data)[b"sec-websocket-extensions"] == b"permessage-deflate; client_max_window_bits=15; server_max_window_bits=15, x-real"
 
 
 def test_pmd_client_accepts_server_that_accepts() -> None:
@@ -407,7 +407,7 @@ def test_pmd_against_wsproto_peers() -> None:
     their_server = wp_handshake.H11Handshake(WpConnectionType.SERVER)
     their_server.receive_data(client.send(Request(host="h", target="/", extensions=[ours])))
     (their_request,) = their_server.events()
-    assert their_request.extensions == ["permessage-deflate; client_max_window_bits"]
+    assert their_request.extensions == ["permessage-deflate; client_max_window_bits=15; server_max_window_bits=15"]  # the same offer as wsproto's
     client.receive_data(their_server.send(wp_events.AcceptConnection(
         extensions=[wp_extensions.PerMessageDeflate()])))
     (accepted,) = client.events()

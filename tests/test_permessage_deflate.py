@@ -304,7 +304,7 @@ def _scenario(side: ConnectionType, input_name: str) -> spec.NegotiationState:
     ext = PerMessageDeflate()
     if input_name == spec.SEND_OFFER:
         data = H11Handshake(CLIENT).send(Request(host="h", target="/", extensions=[ext]))
-        assert b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits" in data
+        assert b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=15; server_max_window_bits=15" in data
         return _observed(ext, offered=True)
     if input_name == spec.RECEIVE_ACCEPTANCE:
         _, error = our_client(ext, b"permessage-deflate; server_no_context_takeover")
@@ -449,7 +449,9 @@ def test_chromium_offer_accepted_with_a_response_a_browser_accepts(config: dict,
     # And the browser's side of it: a client that made the same offer agrees and
     # messages flow compressed both ways.
     browser = PerMessageDeflate()
-    assert browser.offer() == "client_max_window_bits"
+    # Our offer names client_max_window_bits too (with 15, as wsproto's does), so the
+    # responses a Chromium offer gets are ones this client accepts.
+    assert "client_max_window_bits" in browser.offer()
     browser.finalize(expected.decode())
     client = Connection(CLIENT, [browser])
     text = "chromium " * 500
@@ -583,7 +585,8 @@ def test_server_client_max_window_bits_announced_when_the_offer_names_it() -> No
     offer: the response says 10, the client compresses with 10, the server inflates
     with 10."""
     client, server, client_ext, server_ext, header = pair(PerMessageDeflate(), PerMessageDeflate(client_max_window_bits=10))
-    assert header == b"permessage-deflate; client_max_window_bits=10"
+    # The default (wsproto's) offer names server_max_window_bits=15 too, which is answered.
+    assert header == b"permessage-deflate; server_max_window_bits=15; client_max_window_bits=10"
     assert client_ext.client_max_window_bits == server_ext.client_max_window_bits == 10
     assert client_ext._deflater.window_bits == server_ext._inflater.window_bits == 10
     message = far_matches(distance=600)  # within 1 KiB: back-references survive the 10-bit window
@@ -773,7 +776,8 @@ def test_client_reads_every_extensions_header() -> None:
 
 def test_client_agreed_values() -> None:
     ext = PerMessageDeflate(client_max_window_bits=12, client_no_context_takeover=True)
-    assert ext.offer() == "client_no_context_takeover; client_max_window_bits=12"
+    # wsproto's format: both window sizes (15 where not configured), then the flags.
+    assert ext.offer() == "client_max_window_bits=12; server_max_window_bits=15; client_no_context_takeover"
     ext.finalize("permessage-deflate; server_no_context_takeover; server_max_window_bits=9")
     assert ext.client_no_context_takeover and ext.server_no_context_takeover
     assert (ext.client_max_window_bits, ext.server_max_window_bits) == (12, 9)
@@ -1332,3 +1336,99 @@ def test_compression_ratio_on_1_mib_json() -> None:
     assert text_of(deliver(server, wire)) == text
     assert ratio < 0.35, ratio
     print(f"\n1 MiB JSON-like text: {len(wire)} wire bytes ({len(payload)} payload), ratio {ratio:.4f}")
+
+
+# ----------------------------------------------------------------------------
+# Driven as wsproto's users (and wsproto's own tests) drive it: _enabled set by
+# hand, hooks called directly, _compressor / _decompressor read. The full
+# wsproto suite runs in tests/test_wsproto_suite.py; these need no download.
+# ----------------------------------------------------------------------------
+
+from wsspec.frame_protocol import CloseReason, FrameDecoder, Opcode, RsvBits  # noqa: E402
+
+NO_RSV = RsvBits(False, False, False)
+RSV1 = RsvBits(True, False, False)
+
+
+@pytest.mark.parametrize("client", [True, False])
+@pytest.mark.parametrize("no_context_takeover", [True, False])
+def test_enabled_by_hand_creates_compression_objects_on_first_use(client: bool, no_context_takeover: bool) -> None:
+    own = "client" if client else "server"
+    peer = "server" if client else "client"
+    ext = PerMessageDeflate(**{f"{own}_no_context_takeover": no_context_takeover,
+                               f"{peer}_no_context_takeover": no_context_takeover})
+    assert not ext.enabled() and ext._enabled is False
+    ext._enabled = True
+    assert ext.enabled()
+    proto = FrameProtocol(client, [ext])
+    assert proto.extensions == [ext]
+    assert ext._compressor is None and ext._decompressor is None
+
+    rsv, first = ext.frame_outbound(proto, Opcode.BINARY, NO_RSV, b"x" * 12, False)
+    assert rsv.rsv1 and ext._compressor is not None
+    rsv, second = ext.frame_outbound(proto, Opcode.CONTINUATION, NO_RSV, b"x" * 11, True)
+    assert not rsv.rsv1
+    assert (ext._compressor is None) is no_context_takeover
+    assert zlib.decompressobj(-15).decompress(first + second + TAIL) == b"x" * 23
+
+    assert ext.frame_inbound_header(proto, Opcode.BINARY, RSV1, 6) == RSV1
+    assert ext._decompressor is not None  # ready from the first header, as in wsproto
+    data = ext.frame_inbound_payload_data(proto, b"\xaa\xa8\xc0\n\x00\x00")
+    rest = ext.frame_inbound_complete(proto, True)
+    assert isinstance(data, bytes) and isinstance(rest, bytes)
+    assert data + rest == b"x" * 23
+    assert (ext._decompressor is None) is no_context_takeover
+
+    ext._enabled = False
+    assert not ext.enabled() and ext._compressor is None and ext._decompressor is None
+
+
+def test_hooks_called_directly_follow_wsprotos_contract() -> None:
+    ext = PerMessageDeflate()
+    ext._enabled = True
+    proto = FrameProtocol(True, [ext])
+    # Every frame's RSV1 is claimed, control frames included (wsproto's return value).
+    assert ext.frame_inbound_header(proto, Opcode.PING, NO_RSV, 3) == RSV1
+    assert ext.frame_inbound_payload_data(proto, b"abc") == b"abc"
+    assert ext.frame_inbound_complete(proto, True) is None
+    assert ext.frame_inbound_header(proto, Opcode.BINARY, NO_RSV, 3) == RSV1
+    assert ext.frame_inbound_payload_data(proto, b"abc") == b"abc"
+    assert ext.frame_inbound_complete(proto, True) is None
+    # Failures are returned, not raised.
+    assert ext.frame_inbound_header(proto, Opcode.PING, RSV1, 0) is CloseReason.PROTOCOL_ERROR
+    assert ext.frame_inbound_header(proto, Opcode.CONTINUATION, RSV1, 0) is CloseReason.PROTOCOL_ERROR
+    assert ext.frame_inbound_header(proto, Opcode.BINARY, RSV1, 4) == RSV1
+    assert ext.frame_inbound_payload_data(proto, b"\xff\xff\xff\xff") is CloseReason.INVALID_FRAME_PAYLOAD_DATA
+    # The extension's own limit: 1009, returned.
+    ext = PerMessageDeflate()
+    ext._enabled = True
+    ext.max_message_size = 10
+    assert ext.frame_inbound_header(proto, Opcode.BINARY, RSV1, 6) == RSV1
+    assert ext.frame_inbound_payload_data(proto, b"\xaa\xa8\xc0\n\x00\x00") is CloseReason.MESSAGE_TOO_BIG
+
+
+def test_wsspecs_frame_decoder_gets_parse_failed_with_a_reason() -> None:
+    ext = PerMessageDeflate()
+    ext._enabled = True
+    decoder = FrameDecoder(True, [ext])
+    with pytest.raises(ParseFailed) as info:
+        ext.frame_inbound_header(decoder, Opcode.PING, RSV1, 0)
+    assert info.value.code == CloseReason.PROTOCOL_ERROR and "RFC 7692 §6" in str(info.value)
+
+
+def test_offer_is_wsprotos() -> None:
+    for config in ({}, {"client_max_window_bits": 10}, {"server_max_window_bits": 9, "client_no_context_takeover": True},
+                   {"server_no_context_takeover": True, "client_no_context_takeover": True}):
+        assert PerMessageDeflate(**config).offer() == wp_extensions.PerMessageDeflate(**config).offer()
+    assert PerMessageDeflate().offer() == "client_max_window_bits=15; server_max_window_bits=15"
+
+
+def test_zlib_objects_assigned_before_first_use_are_adopted() -> None:
+    ext = PerMessageDeflate()
+    ext._enabled = True
+    compressor, decompressor = zlib.compressobj(6, zlib.DEFLATED, -15), zlib.decompressobj(-15)
+    ext._compressor = compressor
+    ext._decompressor = decompressor
+    proto = FrameProtocol(False, [ext])
+    ext.frame_outbound(proto, Opcode.TEXT, NO_RSV, b"hello", True)
+    assert ext._compressor is compressor and ext._decompressor is decompressor
