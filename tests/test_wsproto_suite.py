@@ -104,8 +104,7 @@ def test_wsproto_suite_against_wsspec(tmp_path: Path) -> None:
     root = _suite_dir()
     expected_module = _expected()
     deliberate = expected_module.EXPECTED_FAILURES  # type: ignore[attr-defined]
-    pending = expected_module.UNTIL_CLOSE_CODE_CHANGE  # type: ignore[attr-defined]
-    for nodeid, entry in {**deliberate, **pending}.items():
+    for nodeid, entry in deliberate.items():
         assert entry.kind in ("a", "b", "c") and len(entry.reason) > 20, nodeid
 
     data = _run_suite(root, tmp_path)
@@ -117,14 +116,13 @@ def test_wsproto_suite_against_wsspec(tmp_path: Path) -> None:
 
     failed = {nodeid for nodeid, outcome in outcomes.items() if outcome in ("failed", "error")}
     skipped = sorted(nodeid for nodeid, outcome in outcomes.items() if outcome == "skipped")
-    expected = set(deliberate) | set(pending)
+    expected = set(deliberate)
     problems = []
     for nodeid in sorted(failed - expected):
         problems.append(f"unexpected failure: {nodeid}")
     for nodeid in sorted(expected - failed):
         outcome = outcomes.get(nodeid, "not collected")
-        group = "UNTIL_CLOSE_CODE_CHANGE (flip it)" if nodeid in pending else "EXPECTED_FAILURES"
-        problems.append(f"expected to fail but {outcome}: {nodeid} [{group}]")
+        problems.append(f"expected to fail but {outcome}: {nodeid} [EXPECTED_FAILURES]")
     for nodeid in skipped:
         problems.append(f"skipped: {nodeid}")
     assert not problems, "\n".join(problems) + "\n\n" + data["log"]

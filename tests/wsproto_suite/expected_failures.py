@@ -12,12 +12,6 @@ says why wsspec differs, with the RFC section behind it, and its class:
   permessage-deflate subsection (added with this list);
 - ``"c"``: a wsspec incompatibility that is to be fixed.
 
-``UNTIL_CLOSE_CODE_CHANGE`` holds the tests that fail only until the
-close-code change lands (sending ``CloseConnection`` with 1006/1015 puts
-1000 on the wire, reason kept, instead of raising; ``close()`` with a
-reason and no code raises an error that is both ``LocalProtocolError``
-and ``TypeError``). Once it has landed they pass, and this test says so:
-then delete that group.
 """
 
 from __future__ import annotations
@@ -63,19 +57,5 @@ EXPECTED_FAILURES: dict[str, Expected] = {
     _PMD + "test_outbound_compress_multiple_frames[False]": Expected(
         "b",
         "as test_outbound_compress_multiple_frames[True] (server side).",
-    ),
-}
-
-UNTIL_CLOSE_CODE_CHANGE: dict[str, Expected] = {
-    _SEND + "test_reasoned_but_uncoded_close": Expected(
-        "a",
-        "close(reason=...) without a code: wsspec raises LocalProtocolError (a Close frame with a "
-        "reason must have a code, RFC 6455 §5.5.1); wsproto raises TypeError. Passes once that error "
-        "is also a TypeError.",
-    ),
-    _SEND + "test_local_only_close_reason": Expected(
-        "a",
-        "close(code=1006): wsspec raises LocalProtocolError (1006 must not be sent, RFC 6455 §7.4.1); "
-        "wsproto sends 1000. Passes once 1006/1015 are sent as 1000.",
     ),
 }
