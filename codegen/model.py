@@ -78,6 +78,7 @@ class Spec:
     control_bit: int = 0
     opcodes: list[Entry] = field(default_factory=list)
     reserved_opcodes: list[Entry] = field(default_factory=list)
+    fragmentation: list[FragmentRule] = field(default_factory=list)
     close_codes: list[Entry] = field(default_factory=list)
     close_ranges: list[Entry] = field(default_factory=list)
     header_fields: list[Entry] = field(default_factory=list)
@@ -163,6 +164,7 @@ def _load_opcodes(spec: Spec, doc: Located) -> None:
                 f"for value {record['value']:#x}; expected {'control' if is_control else 'data'}",
             )
     spec.opcodes = _entries(records, extra_keys=("kind",))
+    _load_fragmentation(spec, doc)
     reserved = doc.records("reserved", {"first": req(int), "last": req(int), "kind": req(str), **DOC})
     taken = {o.value: o.name for o in spec.opcodes}
     for index, (record, line) in enumerate(reserved):
@@ -181,6 +183,56 @@ def _load_opcodes(spec: Spec, doc: Located) -> None:
 
 #: ``send_as`` value meaning "a Close frame without a code" (an empty payload, RFC 6455 §5.5.1).
 SEND_NO_CODE = "no code"
+
+
+@dataclass(frozen=True)
+class FragmentRule:
+    """A row of the fragmentation table (RFC 6455 §5.4): a data frame of ``opcode`` arriving with a
+    message open or not, and with ``fin`` (None: either), leaves one open (True), closed (False),
+    or fails the connection (None) with ``reason``."""
+
+    message_open: bool
+    opcode: str
+    fin: bool | None
+    open_after: bool | None
+    reason: str
+
+
+FRAGMENT_TARGETS = {"open": True, "closed": False, "fail": None}
+
+
+def _load_fragmentation(spec: Spec, doc: Located) -> None:
+    schema = {"message_open": req(bool), "opcodes": req(list), "fin": opt(bool), "to": req(str), "reason": opt(str)}
+    data_opcodes = [o.name for o in spec.opcodes if o.kind == "data"]
+    seen: dict[tuple[bool, str, bool], int] = {}
+    rules = []
+    for index, (record, line) in enumerate(doc.records("fragmentation", schema)):
+        where = f"fragmentation[{index}]"
+        _one_of(doc, record, "to", tuple(FRAGMENT_TARGETS), where)
+        fails = record["to"] == "fail"
+        if fails != ("reason" in record) or (not fails and "fin" not in record):
+            raise doc.error(line, f"{where}: expected 'reason' (and no 'fin') with 'to: fail', "
+                                  "and 'fin' (and no 'reason') otherwise")
+        for opcode in record["opcodes"]:
+            if opcode not in data_opcodes:
+                raise doc.error(record.key_lines["opcodes"], f"{where}: opcodes names {opcode!r}; expected one of "
+                                f"the data opcodes {', '.join(data_opcodes)}")
+            fins = (True, False) if fails else (record["fin"],)
+            for fin in fins:
+                key = (record["message_open"], opcode, fin)
+                if key in seen:
+                    raise doc.error(line, f"{where}: a second row for {opcode} with message_open "
+                                          f"{record['message_open']} and fin {fin} (first at line {seen[key]}); "
+                                          "expected one")
+                seen[key] = line
+            rules.append(FragmentRule(record["message_open"], opcode, None if fails else record["fin"],
+                                      FRAGMENT_TARGETS[record["to"]], record.get("reason", "")))
+    missing = [f"{opcode} with message_open {is_open} and fin {fin}" for is_open in (False, True)
+               for opcode in data_opcodes for fin in (True, False) if (is_open, opcode, fin) not in seen]
+    if missing:
+        raise doc.error(doc.data.key_lines["fragmentation"], f"fragmentation: no row for {missing[0]}; expected "
+                        "every data opcode, message open or not, FIN set or not")
+    spec.fragmentation = rules
 
 
 def _load_close_codes(spec: Spec, doc: Located) -> None:

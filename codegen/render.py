@@ -168,6 +168,18 @@ def render_sources(spec: Spec) -> dict[str, str]:
     emit("diagrams/handshake.dot", "handshake.dot.j2", [src["handshake.yaml"], src["connection.yaml"]],
          sides=sides, initial=spec.initial_state)
 
+    # Fragmentation (RFC 6455 §5.4), one edge per (from, to) with its opcodes and FIN.
+    frag_edges: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for rule in spec.fragmentation:
+        source = "open" if rule.message_open else "closed"
+        target = "fail" if rule.open_after is None else ("open" if rule.open_after else "closed")
+        fin = "" if rule.fin is None else (" FIN" if rule.fin else " no FIN")
+        text = rule.opcode + fin + (f": {rule.reason}" if rule.reason else "")
+        if text not in frag_edges[(source, target)]:
+            frag_edges[(source, target)].append(text)
+    emit("diagrams/fragmentation.dot", "fragmentation.dot.j2", [src["opcodes.yaml"]],
+         edges=[{"source": a, "target": b, "label": "\\n".join(labels)} for (a, b), labels in frag_edges.items()])
+
     # permessage-deflate: the module and the negotiation diagram.
     pmd_sources = [src["permessage_deflate.yaml"], src["connection.yaml"]]
     token_chars = "".join(sorted(set(string.ascii_letters + string.digits + spec.pmd_header.token_symbols)))

@@ -47,3 +47,23 @@ CONTROL_OPCODES = frozenset({Opcode.CLOSE, Opcode.PING, Opcode.PONG})
 
 #: Opcode values reserved for future use; receiving one fails the connection (RFC 6455 §5.2).
 RESERVED_OPCODES = frozenset({0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf})
+
+#: Fragmentation (RFC 6455 §5.4): (message open, data opcode, FIN) -> whether a
+#: message is open after the frame. A data frame that is not a key here fails
+#: the connection with 1002 and the reason in FRAGMENTATION_ERRORS.
+FRAGMENTATION: dict[tuple[bool, Opcode, bool], bool] = {
+    (False, Opcode.TEXT, True): False,
+    (False, Opcode.BINARY, True): False,
+    (False, Opcode.TEXT, False): True,
+    (False, Opcode.BINARY, False): True,
+    (True, Opcode.CONTINUATION, False): True,
+    (True, Opcode.CONTINUATION, True): False,
+}
+
+#: Fragmentation (RFC 6455 §5.4): (message open, data opcode) -> why such a
+#: frame fails the connection (1002).
+FRAGMENTATION_ERRORS: dict[tuple[bool, Opcode], str] = {
+    (False, Opcode.CONTINUATION): 'unexpected CONTINUATION',
+    (True, Opcode.TEXT): 'expected CONTINUATION',
+    (True, Opcode.BINARY): 'expected CONTINUATION',
+}

@@ -41,6 +41,7 @@ OUTPUT_SOURCES: dict[str, tuple[str, ...]] = {
     "generated/connection.py": ("spec/connection.yaml", "spec/opcodes.yaml"),
     "generated/handshake.py": ("spec/handshake.yaml", "spec/connection.yaml"),
     "diagrams/connection.dot": ("spec/connection.yaml",),
+    "diagrams/fragmentation.dot": ("spec/opcodes.yaml",),
     "diagrams/handshake.dot": ("spec/handshake.yaml", "spec/connection.yaml"),
     "generated/permessage_deflate.py": ("spec/permessage_deflate.yaml", "spec/connection.yaml"),
     "diagrams/permessage_deflate.dot": ("spec/permessage_deflate.yaml", "spec/connection.yaml"),
@@ -52,6 +53,7 @@ OUTPUT_SOURCES: dict[str, tuple[str, ...]] = {
 }
 SVG_SOURCES = {
     "diagrams/connection.svg": "diagrams/connection.dot",
+    "diagrams/fragmentation.svg": "diagrams/fragmentation.dot",
     "diagrams/handshake.svg": "diagrams/handshake.dot",
     "diagrams/permessage_deflate.svg": "diagrams/permessage_deflate.dot",
 }
@@ -507,6 +509,28 @@ BROKEN = {
         "    events: [ping]\n    doc: The application sends a Ping.\n",
         "events: [ping]",
         ["inputs[1]: events names 'ping', not an event class", "expected a class name of wsspec.events"],
+    ),
+    "fragmentation-row-missing": (
+        "opcodes.yaml",
+        "  - {message_open: true, opcodes: [CONTINUATION], fin: true, to: closed}\n",
+        "",
+        "fragmentation:",
+        ["fragmentation: no row for CONTINUATION with message_open True and fin True",
+         "expected every data opcode, message open or not, FIN set or not"],
+    ),
+    "fragmentation-control-opcode": (
+        "opcodes.yaml",
+        "  - {message_open: true, opcodes: [CONTINUATION], fin: false, to: open}\n",
+        "  - {message_open: true, opcodes: [CONTINUATION, PING], fin: false, to: open}\n",
+        "opcodes: [CONTINUATION, PING]",
+        ["fragmentation[3]: opcodes names 'PING'", "expected one of the data opcodes CONTINUATION, TEXT, BINARY"],
+    ),
+    "fragmentation-fail-without-reason": (
+        "opcodes.yaml",
+        '  - {message_open: false, opcodes: [CONTINUATION], to: fail, reason: "unexpected CONTINUATION"}\n',
+        "  - {message_open: false, opcodes: [CONTINUATION], to: fail}\n",
+        "- {message_open: false, opcodes: [CONTINUATION], to: fail}",
+        ["fragmentation[2]: expected 'reason' (and no 'fin') with 'to: fail'"],
     ),
     "unreachable-state": (
         "connection.yaml",
