@@ -69,45 +69,100 @@ class Transition:
     line: int
 
 
-@dataclass
-class Spec:
-    """The whole protocol, as data."""
+@dataclass(frozen=True)
+class FragmentRule:
+    """A row of the fragmentation table (RFC 6455 §5.4): a data frame of ``opcode`` arriving with a
+    message open or not, and with ``fin`` (None: either), leaves one open (True), closed (False),
+    or fails the connection (None) with ``reason``."""
 
-    root: Path
-    sources: dict[str, str]
+    message_open: bool
+    opcode: str
+    fin: bool | None
+    open_after: bool | None
+    reason: str
+
+
+@dataclass
+class OpcodesSpec:
+    """spec/opcodes.yaml: the opcodes, the reserved ranges, the fragmentation table (RFC 6455 §5.2, §5.4)."""
+
     control_bit: int = 0
-    opcodes: list[Entry] = field(default_factory=list)
-    reserved_opcodes: list[Entry] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    reserved: list[Entry] = field(default_factory=list)
     fragmentation: list[FragmentRule] = field(default_factory=list)
-    close_codes: list[Entry] = field(default_factory=list)
-    close_ranges: list[Entry] = field(default_factory=list)
+
+
+@dataclass
+class CloseCodesSpec:
+    """spec/close_codes.yaml: registered close codes and the ranges of the code space (RFC 6455 §7.4)."""
+
+    entries: list[Entry] = field(default_factory=list)
+    ranges: list[Entry] = field(default_factory=list)
+
+
+@dataclass
+class FramingSpec:
+    """spec/framing.yaml: header bits, RSV bits, payload length forms, limits (RFC 6455 §5.2)."""
+
     header_fields: list[Entry] = field(default_factory=list)
     rsv_bits: list[Entry] = field(default_factory=list)
     length_forms: list[Entry] = field(default_factory=list)
     limits: list[Entry] = field(default_factory=list)
+
+
+@dataclass
+class ConnectionSpec:
+    """spec/connection.yaml: states, connection types, inputs, what received bytes do, transitions."""
+
     initial_state: str = ""
     states: list[Entry] = field(default_factory=list)
-    connection_types: list[Entry] = field(default_factory=list)
-    connection_inputs: list[Input] = field(default_factory=list)
+    types: list[Entry] = field(default_factory=list)
+    inputs: list[Input] = field(default_factory=list)
     receive_bytes: dict[str, str] = field(default_factory=dict)
-    connection_transitions: list[Transition] = field(default_factory=list)
-    handshake_constants: dict[str, object] = field(default_factory=dict)
-    handshake_headers: list[Entry] = field(default_factory=list)
-    handshake_inputs: list[Input] = field(default_factory=list)
-    handshake_transitions: list[Transition] = field(default_factory=list)
-    pmd_name: Entry | None = None
-    pmd_window: Entry | None = None
-    pmd_tail: Entry | None = None
-    pmd_parameters: list[Entry] = field(default_factory=list)
-    pmd_header: Entry | None = None
-    pmd_initial: str = ""
-    pmd_states: list[Entry] = field(default_factory=list)
-    pmd_inputs: list[Input] = field(default_factory=list)
-    pmd_transitions: list[Transition] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
 
     @property
     def state_names(self) -> list[str]:
         return [s.name for s in self.states]
+
+
+@dataclass
+class HandshakeSpec:
+    """spec/handshake.yaml: constants, header names, inputs and transitions per side (RFC 6455 §4)."""
+
+    constants: dict[str, object] = field(default_factory=dict)
+    headers: list[Entry] = field(default_factory=list)
+    inputs: list[Input] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+
+
+@dataclass
+class PermessageDeflateSpec:
+    """spec/permessage_deflate.yaml: RFC 7692's name, window bits, tail, parameters, header grammar, negotiation."""
+
+    name: Entry | None = None
+    window: Entry | None = None
+    tail: Entry | None = None
+    parameters: list[Entry] = field(default_factory=list)
+    header: Entry | None = None
+    initial: str = ""
+    states: list[Entry] = field(default_factory=list)
+    inputs: list[Input] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+
+
+@dataclass
+class Spec:
+    """The whole protocol, as data: one part per spec file."""
+
+    root: Path
+    sources: dict[str, str]
+    opcodes: OpcodesSpec = field(default_factory=OpcodesSpec)
+    close_codes: CloseCodesSpec = field(default_factory=CloseCodesSpec)
+    framing: FramingSpec = field(default_factory=FramingSpec)
+    connection: ConnectionSpec = field(default_factory=ConnectionSpec)
+    handshake: HandshakeSpec = field(default_factory=HandshakeSpec)
+    permessage_deflate: PermessageDeflateSpec = field(default_factory=PermessageDeflateSpec)
 
 
 def _unique(doc: Located, records, key: str, what: str) -> None:
@@ -147,7 +202,7 @@ DOC = {"doc": req(str), "rfc": req(str, describe="the source, such as \"RFC 6455
 
 
 def _load_opcodes(spec: Spec, doc: Located) -> None:
-    spec.control_bit = doc.section("control_bit", int)
+    spec.opcodes.control_bit = doc.section("control_bit", int)
     records = doc.records("opcodes", {"name": req(str), "value": req(int), "kind": req(str), **DOC})
     _unique(doc, records, "name", "opcode name")
     _unique(doc, records, "value", "opcode value")
@@ -156,17 +211,17 @@ def _load_opcodes(spec: Spec, doc: Located) -> None:
         _one_of(doc, record, "kind", ("data", "control"), where)
         if not 0 <= record["value"] <= 0xF:
             raise doc.error(record.key_lines["value"], f"{where}: value {record['value']} expected in 0x0..0xF")
-        is_control = bool(record["value"] & spec.control_bit)
+        is_control = bool(record["value"] & spec.opcodes.control_bit)
         if is_control != (record["kind"] == "control"):
             raise doc.error(
                 record.key_lines["kind"],
-                f"{where}: kind {record['kind']!r} contradicts control_bit {spec.control_bit:#x} "
+                f"{where}: kind {record['kind']!r} contradicts control_bit {spec.opcodes.control_bit:#x} "
                 f"for value {record['value']:#x}; expected {'control' if is_control else 'data'}",
             )
-    spec.opcodes = _entries(records, extra_keys=("kind",))
+    spec.opcodes.entries = _entries(records, extra_keys=("kind",))
     _load_fragmentation(spec, doc)
     reserved = doc.records("reserved", {"first": req(int), "last": req(int), "kind": req(str), **DOC})
-    taken = {o.value: o.name for o in spec.opcodes}
+    taken = {o.value: o.name for o in spec.opcodes.entries}
     for index, (record, line) in enumerate(reserved):
         _one_of(doc, record, "kind", ("data", "control"), f"reserved[{index}]")
         for value in range(record["first"], record["last"] + 1):
@@ -174,7 +229,7 @@ def _load_opcodes(spec: Spec, doc: Located) -> None:
                 raise doc.error(line, f"reserved[{index}]: range includes {value:#x}, already opcode {taken[value]}; "
                                       "expected only unassigned values")
             taken[value] = "reserved"
-    spec.reserved_opcodes = [
+    spec.opcodes.reserved = [
         Entry(f"{r['first']:#x}-{r['last']:#x}", (r["first"], r["last"]), one_line(r["doc"]), one_line(r["rfc"]),
               {"kind": r["kind"]})
         for r, _ in reserved
@@ -185,25 +240,12 @@ def _load_opcodes(spec: Spec, doc: Located) -> None:
 SEND_NO_CODE = "no code"
 
 
-@dataclass(frozen=True)
-class FragmentRule:
-    """A row of the fragmentation table (RFC 6455 §5.4): a data frame of ``opcode`` arriving with a
-    message open or not, and with ``fin`` (None: either), leaves one open (True), closed (False),
-    or fails the connection (None) with ``reason``."""
-
-    message_open: bool
-    opcode: str
-    fin: bool | None
-    open_after: bool | None
-    reason: str
-
-
 FRAGMENT_TARGETS = {"open": True, "closed": False, "fail": None}
 
 
 def _load_fragmentation(spec: Spec, doc: Located) -> None:
     schema = {"message_open": req(bool), "opcodes": req(list), "fin": opt(bool), "to": req(str), "reason": opt(str)}
-    data_opcodes = [o.name for o in spec.opcodes if o.kind == "data"]
+    data_opcodes = [o.name for o in spec.opcodes.entries if o.kind == "data"]
     seen: dict[tuple[bool, str, bool], int] = {}
     rules = []
     for index, (record, line) in enumerate(doc.records("fragmentation", schema)):
@@ -232,7 +274,7 @@ def _load_fragmentation(spec: Spec, doc: Located) -> None:
     if missing:
         raise doc.error(doc.data.key_lines["fragmentation"], f"fragmentation: no row for {missing[0]}; expected "
                         "every data opcode, message open or not, FIN set or not")
-    spec.fragmentation = rules
+    spec.opcodes.fragmentation = rules
 
 
 def _load_close_codes(spec: Spec, doc: Located) -> None:
@@ -246,7 +288,7 @@ def _load_close_codes(spec: Spec, doc: Located) -> None:
         if record["first"] > record["last"] or (previous_last is not None and record["first"] <= previous_last):
             raise doc.error(line, f"ranges[{index}]: expected ascending, non-overlapping ranges (first <= last)")
         previous_last = record["last"]
-    spec.close_ranges = [
+    spec.close_codes.ranges = [
         Entry(r["name"], (r["first"], r["last"]), one_line(r["doc"]), one_line(r["rfc"]), {"wire": r["wire"]})
         for r, _ in ranges
     ]
@@ -258,12 +300,12 @@ def _load_close_codes(spec: Spec, doc: Located) -> None:
     _unique(doc, codes, "name", "close code name")
     _unique(doc, codes, "value", "close code")
     for index, (record, _) in enumerate(codes):
-        owner = [r for r in spec.close_ranges if r.value[0] <= record["value"] <= r.value[1]]
+        owner = [r for r in spec.close_codes.ranges if r.value[0] <= record["value"] <= r.value[1]]
         if not owner:
             raise doc.error(
                 record.key_lines["value"],
                 f"codes[{index}]: {record['value']} is in no declared range; expected a value inside one of "
-                + ", ".join(f"{r.name} {r.value[0]}-{r.value[1]}" for r in spec.close_ranges),
+                + ", ".join(f"{r.name} {r.value[0]}-{r.value[1]}" for r in spec.close_codes.ranges),
             )
     wire_codes = {record["value"] for record, _ in codes if record["wire"]}
     for index, (record, _) in enumerate(codes):
@@ -279,17 +321,17 @@ def _load_close_codes(spec: Spec, doc: Located) -> None:
         if isinstance(send_as, int) and send_as not in wire_codes:
             raise doc.error(where, f"codes[{index}]: 'send_as' is {send_as}, which may not be sent itself; "
                                    f"expected one of {', '.join(map(str, sorted(wire_codes)))} or {SEND_NO_CODE!r}")
-    spec.close_codes = _entries(codes, extra_keys=("enum", "wire", "send_as"))
+    spec.close_codes.entries = _entries(codes, extra_keys=("enum", "wire", "send_as"))
 
 
 def _load_framing(spec: Spec, doc: Located) -> None:
     header = doc.records("header", {"name": req(str), "value": req(int), "byte": req(int), **DOC})
     _unique(doc, header, "name", "header field")
-    spec.header_fields = _entries(header, extra_keys=("byte",))
+    spec.framing.header_fields = _entries(header, extra_keys=("byte",))
     rsv = doc.records("rsv_bits", {"name": req(str), "mask": req(int), **DOC})
     _unique(doc, rsv, "name", "RSV bit")
     _unique(doc, rsv, "mask", "RSV mask")
-    spec.rsv_bits = _entries(rsv, value_key="mask")
+    spec.framing.rsv_bits = _entries(rsv, value_key="mask")
     forms = doc.records(
         "length_forms",
         {"name": req(str), "bits": req(int), "marker": req(int, type(None)),
@@ -299,10 +341,10 @@ def _load_framing(spec: Spec, doc: Located) -> None:
     for index in range(1, len(forms)):
         if forms[index][0]["max"] <= forms[index - 1][0]["max"]:
             raise doc.error(forms[index][1], f"length_forms[{index}]: expected 'max' larger than the previous form's")
-    spec.length_forms = _entries(forms, value_key="max", extra_keys=("bits", "marker", "marker_name"))
+    spec.framing.length_forms = _entries(forms, value_key="max", extra_keys=("bits", "marker", "marker_name"))
     limits = doc.records("limits", {"name": req(str), "value": req(int), **DOC})
     _unique(doc, limits, "name", "limit")
-    spec.limits = _entries(limits)
+    spec.framing.limits = _entries(limits)
 
 
 def _load_inputs(doc: Located, sided: bool, sides: list[str]) -> list[Input]:
@@ -344,8 +386,8 @@ def _load_connection_inputs(spec: Spec, doc: Located) -> list[Input]:
               "codes": opt(list), "error": opt(bool), **DOC}
     records = doc.records("inputs", schema)
     _unique(doc, records, "name", "input")
-    opcode_names = [o.name for o in spec.opcodes]
-    code_names = [c.name for c in spec.close_codes]
+    opcode_names = [o.name for o in spec.opcodes.entries]
+    code_names = [c.name for c in spec.close_codes.entries]
     result, owner, sent = [], {}, {}
     for index, (record, _) in enumerate(records):
         where = f"inputs[{index}]"
@@ -369,7 +411,7 @@ def _load_connection_inputs(spec: Spec, doc: Located) -> list[Input]:
                 sent[event] = record["name"]
         label = " / ".join(events)
         if codes:
-            values = {c.name: c.value for c in spec.close_codes}
+            values = {c.name: c.value for c in spec.close_codes.entries}
             label += "(" + " / ".join(str(values[c]) for c in codes) + ")"
         result.append(Input(record["name"], record["direction"], label, one_line(record["doc"]),
                             one_line(record["rfc"]), record.get("error", False), None, events, opcodes, codes))
@@ -421,30 +463,30 @@ def _load_connection(spec: Spec, doc: Located) -> None:
     states = doc.records("states", {"name": req(str), "value": req(int), **DOC})
     _unique(doc, states, "name", "state")
     _unique(doc, states, "value", "state value")
-    spec.states = _entries(states)
-    names = spec.state_names
+    spec.connection.states = _entries(states)
+    names = spec.connection.state_names
     initial = doc.section("initial", str)
     if initial not in names:
         raise doc.error(doc.data.key_lines["initial"], f"'initial' names undeclared state {initial!r}; expected one of {', '.join(names)}")
-    spec.initial_state = initial
+    spec.connection.initial_state = initial
     types = doc.records("connection_types", {"name": req(str), "value": req(int), **DOC})
     _unique(doc, types, "name", "connection type")
     _unique(doc, types, "value", "connection type value")
-    spec.connection_types = _entries(types)
-    spec.connection_inputs = _load_connection_inputs(spec, doc)
+    spec.connection.types = _entries(types)
+    spec.connection.inputs = _load_connection_inputs(spec, doc)
     for index, (record, _) in enumerate(doc.records("receive_bytes", {"state": req(str), "action": req(str)})):
         where = f"receive_bytes[{index}]"
         _one_of(doc, record, "state", names, where)
         _one_of(doc, record, "action", RECEIVE_ACTIONS, where)
-        if record["state"] in spec.receive_bytes:
+        if record["state"] in spec.connection.receive_bytes:
             raise doc.error(record.line, f"{where}: duplicate state {record['state']}; expected each state once")
-        spec.receive_bytes[record["state"]] = record["action"]
-    spec.connection_transitions = _load_transitions(doc, names, spec.connection_inputs, None)
+        spec.connection.receive_bytes[record["state"]] = record["action"]
+    spec.connection.transitions = _load_transitions(doc, names, spec.connection.inputs, None)
     # The runtime looks a transition up for every frame it parses and for a
     # lost transport in any post-handshake state: each must have a row.
-    defined = {(t.source, t.input) for t in spec.connection_transitions}
+    defined = {(t.source, t.input) for t in spec.connection.transitions}
     for index, (record, _) in enumerate(doc.records("receive_bytes", {"state": req(str), "action": req(str)})):
-        needed = [i.name for i in spec.connection_inputs
+        needed = [i.name for i in spec.connection.inputs
                   if i.direction == "receive" and (record["action"] == "parse" or i.name == "connection_lost")]
         for name in needed:
             if (record["state"], name) not in defined:
@@ -457,7 +499,7 @@ def _load_handshake(spec: Spec, doc: Located) -> None:
                       ("accept_guid", str), ("nonce_bytes", int), ("method", str), ("http_version", str),
                       ("switching_protocols", int), ("bad_request", int), ("upgrade_required", int),
                       ("max_incomplete_event_size", int), ("headers_too_large", int)):
-        spec.handshake_constants[key] = doc.section(key, kind)
+        spec.handshake.constants[key] = doc.section(key, kind)
     headers = doc.records("headers", {"name": req(str), "value": req(str), "rfc": req(str)})
     _unique(doc, headers, "name", "header constant")
     _unique(doc, headers, "value", "header name")
@@ -468,10 +510,10 @@ def _load_handshake(spec: Spec, doc: Located) -> None:
             raise doc.error(record.key_lines["value"], f"headers[{index}]: header {record['value']!r} "
                             f"repeats line {seen[lower]} (names are case-insensitive); expected each header once")
         seen[lower] = record.key_lines["value"]
-    spec.handshake_headers = [Entry(r["name"], r["value"], "", one_line(r["rfc"])) for r, _ in headers]
-    sides = [t.name for t in spec.connection_types]
-    spec.handshake_inputs = _load_inputs(doc, sided=True, sides=sides)
-    spec.handshake_transitions = _load_transitions(doc, spec.state_names, spec.handshake_inputs, sides)
+    spec.handshake.headers = [Entry(r["name"], r["value"], "", one_line(r["rfc"])) for r, _ in headers]
+    sides = [t.name for t in spec.connection.types]
+    spec.handshake.inputs = _load_inputs(doc, sided=True, sides=sides)
+    spec.handshake.transitions = _load_transitions(doc, spec.connection.state_names, spec.handshake.inputs, sides)
 
 
 def _mapping(doc: Located, key: str, schema: dict) -> Map:
@@ -486,6 +528,18 @@ def _is_token(text: str, symbols: str) -> bool:
 
 
 def _load_permessage_deflate(spec: Spec, doc: Located) -> None:
+    symbols = _load_pmd_header(spec, doc)  # first: names below must be tokens of its grammar
+    name = doc.section("name", str)
+    if not _is_token(name, symbols):
+        raise doc.error(doc.data.key_lines["name"], f"'name' is {name!r}; expected a token (RFC 7230 §3.2.6)")
+    spec.permessage_deflate.name = Entry("name", name, "", one_line(doc.section("name_rfc", str)))
+    _load_pmd_window_and_tail(spec, doc)
+    _load_pmd_parameters(spec, doc, symbols)
+    _load_pmd_negotiation(spec, doc)
+
+
+def _load_pmd_header(spec: Spec, doc: Located) -> str:
+    """The Sec-WebSocket-Extensions grammar; returns its token symbols."""
     # The header grammar first: names below must be tokens of it.
     header = _mapping(doc, "extension_header", {
         "token_symbols": req(str), "list_separator": req(str), "parameter_separator": req(str),
@@ -510,14 +564,12 @@ def _load_permessage_deflate(spec: Spec, doc: Located) -> None:
     if not header["whitespace"] or any(c not in " \t" for c in header["whitespace"]):
         raise doc.error(header.key_lines["whitespace"], f"extension_header: whitespace is {header['whitespace']!r}; "
                         "expected space and/or tab (RFC 7230 OWS)")
-    spec.pmd_header = Entry("extension_header", None, one_line(header["doc"]), one_line(header["rfc"]),
+    spec.permessage_deflate.header = Entry("extension_header", None, one_line(header["doc"]), one_line(header["rfc"]),
                             {k: header[k] for k in ("token_symbols", "whitespace", *delimiters)})
+    return symbols
 
-    name = doc.section("name", str)
-    if not _is_token(name, symbols):
-        raise doc.error(doc.data.key_lines["name"], f"'name' is {name!r}; expected a token (RFC 7230 §3.2.6)")
-    spec.pmd_name = Entry("name", name, "", one_line(doc.section("name_rfc", str)))
 
+def _load_pmd_window_and_tail(spec: Spec, doc: Located) -> None:
     window = _mapping(doc, "window_bits", {"min": req(int), "max": req(int), "default": req(int),
                                            "zlib_min": req(int), **DOC})
     low, high = window["min"], window["max"]
@@ -526,16 +578,18 @@ def _load_permessage_deflate(spec: Spec, doc: Located) -> None:
     for key in ("default", "zlib_min"):
         if not low <= window[key] <= high:
             raise doc.error(window.key_lines[key], f"window_bits: {key} is {window[key]}; expected {low}..{high}")
-    spec.pmd_window = Entry("window_bits", (low, high), one_line(window["doc"]), one_line(window["rfc"]),
+    spec.permessage_deflate.window = Entry("window_bits", (low, high), one_line(window["doc"]), one_line(window["rfc"]),
                             {"default": window["default"], "zlib_min": window["zlib_min"]})
 
     tail = _mapping(doc, "tail", {"bytes": req(list), **DOC})
     values = tail["bytes"]
     if not values or any(not isinstance(b, int) or isinstance(b, bool) or not 0 <= b <= 0xFF for b in values):
         raise doc.error(tail.key_lines["bytes"], f"tail: bytes is {values!r}; expected a non-empty list of integers 0..255")
-    spec.pmd_tail = Entry("tail", bytes(values), one_line(tail["doc"]), one_line(tail["rfc"]))
+    spec.permessage_deflate.tail = Entry("tail", bytes(values), one_line(tail["doc"]), one_line(tail["rfc"]))
 
-    sides = [t.name for t in spec.connection_types]
+
+def _load_pmd_parameters(spec: Spec, doc: Located, symbols: str) -> None:
+    sides = [t.name for t in spec.connection.types]
     records = doc.records("parameters", {
         "name": req(str), "sender": req(str), "kind": req(str), "offer": req(str), "response": req(str),
         "response_needs_offer": req(bool), **DOC,
@@ -569,38 +623,40 @@ def _load_permessage_deflate(spec: Spec, doc: Located) -> None:
     if missing:
         raise doc.error(doc.data.key_lines["parameters"], f"parameters: none for {', '.join(missing)}; expected one "
                         "parameter per sender and kind")
-    spec.pmd_parameters = _entries(records, value_key="name",
+    spec.permessage_deflate.parameters = _entries(records, value_key="name",
                                    extra_keys=("sender", "kind", "offer", "response", "response_needs_offer"))
 
+
+def _load_pmd_negotiation(spec: Spec, doc: Located) -> None:
+    sides = [t.name for t in spec.connection.types]
     states = doc.records("states", {"name": req(str), **DOC})
     _unique(doc, states, "name", "state")
     for index, (record, _) in enumerate(states):
         if not record["name"].isidentifier() or record["name"] != record["name"].upper():
             raise doc.error(record.key_lines["name"], f"states[{index}]: name {record['name']!r}; expected an "
                             "uppercase identifier")
-    spec.pmd_states = _entries(states, value_key="name")
-    names = [s.name for s in spec.pmd_states]
+    spec.permessage_deflate.states = _entries(states, value_key="name")
+    names = [s.name for s in spec.permessage_deflate.states]
     initial = doc.section("initial", str)
     if initial not in names:
         raise doc.error(doc.data.key_lines["initial"], f"'initial' names undeclared state {initial!r}; expected one "
                         f"of {', '.join(names)}")
-    spec.pmd_initial = initial
-    spec.pmd_inputs = _load_inputs(doc, sided=True, sides=sides)
-    spec.pmd_transitions = _load_transitions(doc, names, spec.pmd_inputs, sides)
-    reached = {initial} | {t.target for t in spec.pmd_transitions}
+    spec.permessage_deflate.initial = initial
+    spec.permessage_deflate.inputs = _load_inputs(doc, sided=True, sides=sides)
+    spec.permessage_deflate.transitions = _load_transitions(doc, names, spec.permessage_deflate.inputs, sides)
+    reached = {initial} | {t.target for t in spec.permessage_deflate.transitions}
     for record, line in zip(doc.data["states"], doc.data["states"].item_lines):
         if record["name"] not in reached:
             raise doc.error(line, f"state {record['name']} is reached by no transition; expected a transition "
                                   f"with 'to: {record['name']}'")
-    used = {t.input for t in spec.pmd_transitions}
+    used = {t.input for t in spec.permessage_deflate.transitions}
     for record, line in zip(doc.data["inputs"], doc.data["inputs"].item_lines):
         if record["name"] not in used:
             raise doc.error(line, f"input {record['name']} is used by no transition; expected at least one")
 
-
 def _check_reachable(spec: Spec, docs: dict[str, Located]) -> None:
-    reached = {spec.initial_state}
-    for t in spec.handshake_transitions + spec.connection_transitions:
+    reached = {spec.connection.initial_state}
+    for t in spec.handshake.transitions + spec.connection.transitions:
         if t.target != t.source:
             reached.add(t.target)
     doc = docs["connection.yaml"]
@@ -609,8 +665,8 @@ def _check_reachable(spec: Spec, docs: dict[str, Located]) -> None:
         if state["name"] not in reached:
             raise doc.error(line, f"state {state['name']} is reached by no transition; expected a transition "
                                   f"in connection.yaml or handshake.yaml with 'to: {state['name']}'")
-    used = {t.input for t in spec.connection_transitions + spec.handshake_transitions}
-    for name, inputs in (("connection.yaml", spec.connection_inputs), ("handshake.yaml", spec.handshake_inputs)):
+    used = {t.input for t in spec.connection.transitions + spec.handshake.transitions}
+    for name, inputs in (("connection.yaml", spec.connection.inputs), ("handshake.yaml", spec.handshake.inputs)):
         doc = docs[name]
         records = doc.data["inputs"]
         for record, line in zip(records, records.item_lines):

@@ -105,7 +105,7 @@ def _edges(transitions: list[Transition], inputs) -> list[dict]:
 def _sided_graph(spec: Spec, transitions: list[Transition], inputs, initial: str, describe) -> list[dict]:
     """One cluster per connection type: its states (in order of appearance) and grouped edges."""
     sides = []
-    for ctype in spec.connection_types:
+    for ctype in spec.connection.types:
         own = [t for t in transitions if t.side == ctype.name]
         names: list[str] = [initial]
         for t in own:
@@ -133,44 +133,44 @@ def render_sources(spec: Spec) -> dict[str, str]:
 
     all_sources = [src[name] for name in src]
     emit("generated/__init__.py", "init.py.j2", all_sources)
-    reserved_values = sorted(v for r in spec.reserved_opcodes for v in range(r.value[0], r.value[1] + 1))
+    reserved_values = sorted(v for r in spec.opcodes.reserved for v in range(r.value[0], r.value[1] + 1))
     emit("generated/opcodes.py", "opcodes.py.j2", [src["opcodes.yaml"]], reserved_values=reserved_values)
     emit("generated/close_codes.py", "close_codes.py.j2", [src["close_codes.yaml"]])
     emit("generated/framing.py", "framing.py.j2", [src["framing.yaml"]])
     emit("generated/connection.py", "connection.py.j2", [src["connection.yaml"], src["opcodes.yaml"]],
-         input_const={i.name: i.const for i in spec.connection_inputs}, receive_actions=RECEIVE_ACTIONS)
+         input_const={i.name: i.const for i in spec.connection.inputs}, receive_actions=RECEIVE_ACTIONS)
     emit("generated/handshake.py", "handshake.py.j2", [src["handshake.yaml"], src["connection.yaml"]],
-         hs=type("HS", (), spec.handshake_constants),
-         input_const={i.name: i.const for i in spec.handshake_inputs})
+         hs=type("HS", (), spec.handshake.constants),
+         input_const={i.name: i.const for i in spec.handshake.inputs})
 
     # Diagrams.
-    states = {s.name: s for s in spec.states}
+    states = {s.name: s for s in spec.connection.states}
     used = []
-    for t in spec.connection_transitions:
+    for t in spec.connection.transitions:
         for name in (t.source, t.target):
             if name not in used:
                 used.append(name)
-    outgoing = {t.source for t in spec.connection_transitions if t.target != t.source}
+    outgoing = {t.source for t in spec.connection.transitions if t.target != t.source}
     nodes = [{
         "name": name,
         "value": states[name].value,
         "doc": states[name].doc,
-        "bytes": spec.receive_bytes.get(name, "not parsed"),
+        "bytes": spec.connection.receive_bytes.get(name, "not parsed"),
         "terminal": name not in outgoing,
     } for name in used]
-    entry = next((t.target for t in spec.handshake_transitions
-                  if t.source == spec.initial_state and t.target in used), None)
+    entry = next((t.target for t in spec.handshake.transitions
+                  if t.source == spec.connection.initial_state and t.target in used), None)
     emit("diagrams/connection.dot", "connection.dot.j2", [src["connection.yaml"]],
-         nodes=nodes, entry=entry, edges=_edges(spec.connection_transitions, spec.connection_inputs))
+         nodes=nodes, entry=entry, edges=_edges(spec.connection.transitions, spec.connection.inputs))
 
-    sides = _sided_graph(spec, spec.handshake_transitions, spec.handshake_inputs, spec.initial_state,
+    sides = _sided_graph(spec, spec.handshake.transitions, spec.handshake.inputs, spec.connection.initial_state,
                          lambda name: {"value": states[name].value})
     emit("diagrams/handshake.dot", "handshake.dot.j2", [src["handshake.yaml"], src["connection.yaml"]],
-         sides=sides, initial=spec.initial_state)
+         sides=sides, initial=spec.connection.initial_state)
 
     # Fragmentation (RFC 6455 §5.4), one edge per (from, to) with its opcodes and FIN.
     frag_edges: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for rule in spec.fragmentation:
+    for rule in spec.opcodes.fragmentation:
         source = "open" if rule.message_open else "closed"
         target = "fail" if rule.open_after is None else ("open" if rule.open_after else "closed")
         fin = "" if rule.fin is None else (" FIN" if rule.fin else " no FIN")
@@ -182,27 +182,27 @@ def render_sources(spec: Spec) -> dict[str, str]:
 
     # permessage-deflate: the module and the negotiation diagram.
     pmd_sources = [src["permessage_deflate.yaml"], src["connection.yaml"]]
-    token_chars = "".join(sorted(set(string.ascii_letters + string.digits + spec.pmd_header.token_symbols)))
+    token_chars = "".join(sorted(set(string.ascii_letters + string.digits + spec.permessage_deflate.header.token_symbols)))
     emit("generated/permessage_deflate.py", "permessage_deflate.py.j2", pmd_sources,
-         token_chars=token_chars, input_const={i.name: i.const for i in spec.pmd_inputs},
+         token_chars=token_chars, input_const={i.name: i.const for i in spec.permessage_deflate.inputs},
          value_rules=PMD_VALUE_RULES, kinds=PMD_KINDS)
-    pmd_states = {s.name: s for s in spec.pmd_states}
-    pmd_sides = _sided_graph(spec, spec.pmd_transitions, spec.pmd_inputs, spec.pmd_initial,
+    pmd_states = {s.name: s for s in spec.permessage_deflate.states}
+    pmd_sides = _sided_graph(spec, spec.permessage_deflate.transitions, spec.permessage_deflate.inputs, spec.permessage_deflate.initial,
                              lambda name: {"doc": pmd_states[name].doc})
     emit("diagrams/permessage_deflate.dot", "permessage_deflate.dot.j2", pmd_sources,
-         sides=pmd_sides, initial=spec.pmd_initial)
+         sides=pmd_sides, initial=spec.permessage_deflate.initial)
 
     # The protocol reference of the documentation (docs/protocol/*.rst), with
     # the diagrams beside their tables.
-    inputs = {i.name: i for i in spec.connection_inputs}
+    inputs = {i.name: i for i in spec.connection.inputs}
     emit("docs/protocol/connection.rst", "connection.rst.j2", [src["connection.yaml"]], inputs=inputs)
     emit("docs/protocol/handshake.rst", "handshake.rst.j2", [src["handshake.yaml"], src["connection.yaml"]],
-         inputs={i.name: i for i in spec.handshake_inputs})
+         inputs={i.name: i for i in spec.handshake.inputs})
     emit("docs/protocol/framing.rst", "framing.rst.j2", [src["opcodes.yaml"], src["framing.yaml"]])
     emit("docs/protocol/close_codes.rst", "close_codes.rst.j2", [src["close_codes.yaml"]],
          send_no_code=getattr(_model, "SEND_NO_CODE", "no code"))
     emit("docs/protocol/permessage_deflate.rst", "permessage_deflate.rst.j2", pmd_sources,
-         pmd_inputs={i.name: i for i in spec.pmd_inputs})
+         pmd_inputs={i.name: i for i in spec.permessage_deflate.inputs})
     return out
 
 

@@ -108,8 +108,8 @@ def test_close_code_table_shows_send_as_when_the_spec_has_it() -> None:
 
     spec = load_spec(ROOT / "spec")
     with_send_as = render_sources(spec)["docs/protocol/close_codes.rst"]
-    spec.close_codes = [
-        Entry(c.name, c.value, c.doc, c.rfc, {**c.extra, "send_as": None}) for c in spec.close_codes
+    spec.close_codes.entries = [
+        Entry(c.name, c.value, c.doc, c.rfc, {**c.extra, "send_as": None}) for c in spec.close_codes.entries
     ]
     plain = render_sources(spec)["docs/protocol/close_codes.rst"]
 

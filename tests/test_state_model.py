@@ -46,9 +46,9 @@ def connection_machine() -> tuple[Model, Machine]:
     model = Model()
     machine = Machine(
         model=model,
-        states=SPEC.state_names,
+        states=SPEC.connection.state_names,
         transitions=[{"trigger": t.input, "source": t.source, "dest": t.target}
-                     for t in SPEC.connection_transitions],
+                     for t in SPEC.connection.transitions],
         initial="OPEN",
         auto_transitions=False,
         ignore_invalid_triggers=False,
@@ -60,10 +60,10 @@ def handshake_machine(side: str) -> tuple[Model, Machine]:
     model = Model()
     machine = Machine(
         model=model,
-        states=SPEC.state_names,
+        states=SPEC.connection.state_names,
         transitions=[{"trigger": t.input, "source": t.source, "dest": t.target}
-                     for t in SPEC.handshake_transitions if t.side == side],
-        initial=SPEC.initial_state,
+                     for t in SPEC.handshake.transitions if t.side == side],
+        initial=SPEC.connection.initial_state,
         auto_transitions=False,
         ignore_invalid_triggers=False,
     )
@@ -128,7 +128,7 @@ def test_connection_agrees_with_spec_machine(client: bool, steps: list[str]) -> 
             assert events[-1] == CloseConnection(code=1006)
         else:
             make, expected_event = peer_frames[step]
-            action = SPEC.receive_bytes[before.name]
+            action = SPEC.connection.receive_bytes[before.name]
             if action == "error":
                 with pytest.raises(LocalProtocolError):
                     conn.receive_data(make())
@@ -148,7 +148,7 @@ def test_connection_agrees_with_spec_machine(client: bool, steps: list[str]) -> 
 def test_every_connection_transition_is_exercised_by_the_alphabet() -> None:
     """The hypothesis alphabet covers every input the spec declares."""
     alphabet = {SEND_INPUT.get(s, s) for s in SEND_EVENTS} | set(RECEIVE_ACTIONS)
-    assert alphabet == {i.name for i in SPEC.connection_inputs}
+    assert alphabet == {i.name for i in SPEC.connection.inputs}
 
 
 # --- handshake -------------------------------------------------------------
@@ -272,6 +272,6 @@ def test_client_handshake_paths_follow_spec_machine() -> None:
     assert hs.state.name == model.state == "CLOSED"
 
     # Every client input the spec declares was used above.
-    assert {i.name for i in SPEC.handshake_inputs if i.side == "CLIENT"} == {
+    assert {i.name for i in SPEC.handshake.inputs if i.side == "CLIENT"} == {
         "send_request", "receive_accept", "receive_bad_accept", "receive_informational",
         "receive_reject", "receive_reject_data", "receive_reject_end"}
