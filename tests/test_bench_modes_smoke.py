@@ -69,6 +69,21 @@ def test_fresh_mode_passes_no_speedups_to_every_child() -> None:
     assert "correctness: all checks passed (3 checks" in proc.stdout
 
 
+def test_fresh_baseline_mode_measures_this_tree_against_a_git_ref() -> None:
+    """--baseline REF: wsspec exported at REF (here HEAD) alternates with this tree; the child
+    proves it imported the exported copy (or the cell fails)."""
+    proc = _run("tests.bench", "--fresh", "--quick", "--baseline", "HEAD", "--repeat", "2", "--only", "recv-small")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "baseline:   wsspec at HEAD (exported to " in proc.stdout
+    (table,) = _tables(proc.stdout)
+    (row,) = table
+    assert BEST_SPREAD.match(row["wsspec best (min–max)"]), row
+    assert BEST_SPREAD.match(row["wsspec@HEAD best (min–max)"]), row
+    assert RATIO.match(row["wsspec/wsspec@HEAD"]), row
+    assert "wsproto best (min–max)" not in row
+    assert "correctness: all checks passed (4 checks, one per fresh process)" in proc.stdout
+
+
 def test_buffers_mode_counts_full_size_buffers_per_direction() -> None:
     proc = _run("tests.bench", "--buffers")
     assert proc.returncode == 0, proc.stdout + proc.stderr

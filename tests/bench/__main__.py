@@ -43,6 +43,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="measure every library x workload in its own new interpreter (only that library "
                              "imported), round-robin, best and spread (min-max) of --repeat processes per cell "
                              f"(default {FRESH_REPEATS})")
+    parser.add_argument("--baseline", metavar="REF",
+                        help="with --fresh: measure wsspec against wsspec at git REF (e.g. a commit before a "
+                             "change) instead of the other libraries, alternating the two trees, best and spread")
     parser.add_argument("--buffers", action="store_true",
                         help="instead of timing: count the full-size (>= ~1 MiB) buffers each library "
                              "allocates per 1 MiB message, per direction (tracemalloc, per step)")
@@ -51,6 +54,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="instead of the table: cProfile LIB (e.g. wsspec) alone on each timed "
                              "workload, top 15 functions by tottime")
     args = parser.parse_args(argv)
+    if args.baseline and not args.fresh:
+        parser.error("--baseline needs --fresh (each tree is measured in its own interpreters)")
     if args.repeat is not None and args.repeat < 1:
         parser.error("--repeat must be at least 1")
     return args
@@ -82,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         profile=args.profile,
         fresh=args.fresh,
         buffers=args.buffers,
+        baseline=args.baseline,
     )
     return run(cfg)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -76,6 +77,7 @@ def child_main(argv: list[str]) -> int:
         else:
             lib = _load_one(lib_name)
             out["version"] = lib.version
+            out["module_file"] = getattr(sys.modules.get(lib_name), "__file__", None)
             out["masking"] = lib.masking()
             case = row.make(lib, args)  # type: ignore[misc]
         case.verify()
@@ -102,8 +104,36 @@ def child_main(argv: list[str]) -> int:
 # ---------------------------------------------------------------------------
 
 
+#: The library name of the baseline tree in --baseline mode (wsspec imported from an exported old commit).
+BASELINE = "baseline"
+
+
+def export_baseline(ref: str) -> str:
+    """Export wsspec as it was at git ``ref`` into a temporary folder laid out as the
+    installed package (``runtime/`` -> ``wsspec``, ``generated/`` -> ``wsspec/_generated``);
+    returns the folder to put first on ``PYTHONPATH``."""
+    import io
+    import tarfile
+    import tempfile
+
+    from .runner import REPO
+
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "runtime", "generated"],
+                             capture_output=True, check=True, timeout=60).stdout
+    root = tempfile.mkdtemp(prefix="wsspec-baseline-")
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(root, filter="data")
+    os.rename(os.path.join(root, "runtime"), os.path.join(root, "wsspec"))
+    os.rename(os.path.join(root, "generated"), os.path.join(root, "wsspec", "_generated"))
+    return root
+
+
 def run_cell(row: Row, lib: str, cfg: Any) -> dict[str, Any]:
     """One fresh interpreter for one cell; its JSON line, or a FAIL record."""
+    env = None
+    if lib == BASELINE:
+        env = {**os.environ, "PYTHONPATH": cfg.baseline_dir}
+        lib = "wsspec"
     cmd = [sys.executable, "-m", "tests.bench.fresh", "--cell", row.id, lib,
            "--target", repr(cfg.target), "--mem-pairs", str(cfg.mem_pairs)]
     if cfg.no_speedups:
@@ -111,14 +141,20 @@ def run_cell(row: Row, lib: str, cfg: Any) -> dict[str, Any]:
     from .runner import REPO
 
     try:
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=CHILD_TIMEOUT, check=False)
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=CHILD_TIMEOUT, check=False,
+                              env=env)
     except subprocess.TimeoutExpired:
         return {"status": "FAIL", "detail": f"child timed out after {CHILD_TIMEOUT:g} s"}
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return {"status": "FAIL", "detail": f"child exit {proc.returncode}: {tail}"}
-    return json.loads(lines[-1])
+    record: dict[str, Any] = json.loads(lines[-1])
+    if env is not None and record.get("status") == "ok":
+        where = str(record.get("module_file") or "")
+        if not where.startswith(cfg.baseline_dir):
+            return {"status": "FAIL", "detail": f"the baseline child imported wsspec from {where}"}
+    return record
 
 
 def measure_row(row: Row, cfg: Any, libraries: list[str]) -> dict[str, Any]:
@@ -183,6 +219,13 @@ def main(cfg: Any, header_lines: list[str]) -> int:
           f"(= warm-up), one ~{cfg.target:g} s sample; allocator NOT settled")
     print(flush=True)
 
+    libraries = list(LIBRARIES)
+    if cfg.baseline:
+        cfg.baseline_dir = export_baseline(cfg.baseline)
+        libraries = ["wsspec", BASELINE]
+        print(f"baseline:   wsspec at {cfg.baseline} (exported to {cfg.baseline_dir}) against this tree; "
+              "the two alternate, each cell in its own interpreter")
+        print(flush=True)
     results: dict[str, dict[str, Any]] = {}
     t0 = time.perf_counter()
     for row in rows:
@@ -191,24 +234,26 @@ def main(cfg: Any, header_lines: list[str]) -> int:
             results[row.id] = row.derive(plain)  # type: ignore[misc]
             continue
         _log(f"[row {row.id}] {row.key}: {row.title.strip()}")
-        results[row.id] = measure_row(row, cfg, list(LIBRARIES))
+        results[row.id] = measure_row(row, cfg, libraries)
 
-    header = ["#", "workload", "unit", *(f"{lib} best (min–max)" for lib in LIBRARIES),
-              "wsspec/wsproto", "wsspec/websockets"]
+    others = [lib for lib in libraries if lib != "wsspec"]
+    names = {BASELINE: f"wsspec@{cfg.baseline}"}
+    header = ["#", "workload", "unit", *(f"{names.get(lib, lib)} best (min–max)" for lib in libraries),
+              *(f"wsspec/{names.get(lib, lib)}" for lib in others)]
     print("| " + " | ".join(header) + " |")
-    print("|" + "|".join(["---", ":---", ":---", *["---:"] * len(LIBRARIES), "---:", "---:"]) + "|")
+    print("|" + "|".join(["---", ":---", ":---", *["---:"] * (len(libraries) + len(others))]) + "|")
     records = []
     for row in rows:
         cells = results[row.id]
         ratios = {other: ratio(row, _best(cells.get("wsspec")), _best(cells.get(other)))
-                  for other in ("wsproto", "websockets")}
+                  for other in others}
         title = row.title
         if row.reference is not None and isinstance(cells.get("zlib"), dict):
             title += f" (zlib alone: {fmt_cell(cells['zlib'], row)} msg/s)"
         unit = row.unit + (" (lower is better)" if row.kind in ("time", "memory") else "")
         line = [row.id, title, unit]
         line += [fmt_cell(cells.get(lib, "n/a"), row) if row.kind != "derived"
-                 else fmt_cell_derived(cells.get(lib, "n/a"), row) for lib in LIBRARIES]
+                 else fmt_cell_derived(cells.get(lib, "n/a"), row) for lib in libraries]
         line += ["-" if value is None else f"{value:.2f}x" for value in ratios.values()]
         print("| " + " | ".join(line) + " |")
         records.append({"id": row.id, "workload": row.key, "title": row.title, "unit": row.unit,

@@ -50,6 +50,7 @@ class Config:
     profile: str | None = None
     fresh: bool = False
     buffers: bool = False
+    baseline: str | None = None  # --fresh --baseline REF: wsspec against wsspec at git REF
     failures: list[str] = field(default_factory=list)
     checks_passed: int = 0
 
