@@ -498,7 +498,7 @@ def _load_handshake(spec: Spec, doc: Located) -> None:
     for key, kind in (("version", str), ("upgrade_token", str), ("connection_token", str),
                       ("accept_guid", str), ("nonce_bytes", int), ("method", str), ("http_version", str),
                       ("switching_protocols", int), ("bad_request", int), ("upgrade_required", int),
-                      ("max_incomplete_event_size", int), ("headers_too_large", int)):
+                      ("max_incomplete_event_size", int), ("headers_too_large", int), ("forbidden", int)):
         spec.handshake.constants[key] = doc.section(key, kind)
     headers = doc.records("headers", {"name": req(str), "value": req(str), "rfc": req(str)})
     _unique(doc, headers, "name", "header constant")

@@ -49,6 +49,10 @@ DEFAULT_MAX_INCOMPLETE_EVENT_SIZE = 16384
 #: The status code refusing a request head over that bound (RFC 6585 §5).
 HEADERS_TOO_LARGE = 431
 
+#: The status code refusing a request whose Origin the server's allow-list
+#: does not hold (cross-site WebSocket hijacking, RFC 6455 §10.2).
+FORBIDDEN = 403
+
 # Header names, lowercase as h11 gives them when receiving.
 HOST = b'host'  # RFC 6455 §4.1
 UPGRADE = b'upgrade'  # RFC 6455 §4.1
@@ -59,6 +63,8 @@ SEC_WEBSOCKET_VERSION = b'sec-websocket-version'  # RFC 6455 §11.3.5
 SEC_WEBSOCKET_PROTOCOL = b'sec-websocket-protocol'  # RFC 6455 §11.3.4
 SEC_WEBSOCKET_EXTENSIONS = b'sec-websocket-extensions'  # RFC 6455 §11.3.2
 CONTENT_LENGTH = b'content-length'  # RFC 9110 §8.6
+CONTENT_TYPE = b'content-type'  # RFC 9110 §8.3
+ORIGIN = b'origin'  # RFC 6455 §4.2.1, §10.2; RFC 6454 §7
 
 #: The spelling used when sending each header, keyed by its lowercase name.
 HEADER_SPELLING: dict[bytes, bytes] = {
@@ -71,6 +77,8 @@ HEADER_SPELLING: dict[bytes, bytes] = {
     SEC_WEBSOCKET_PROTOCOL: b'Sec-WebSocket-Protocol',
     SEC_WEBSOCKET_EXTENSIONS: b'Sec-WebSocket-Extensions',
     CONTENT_LENGTH: b'Content-Length',
+    CONTENT_TYPE: b'Content-Type',
+    ORIGIN: b'Origin',
 }
 
 
@@ -107,6 +115,9 @@ class HandshakeInput(Enum):
     #: SERVER receive: An invalid upgrade request. The state stays CONNECTING so that the application can still send the error's event_hint (400, or 426 for a wrong version). Event: RemoteProtocolError(event_hint=RejectConnection). (RFC 6455 §4.2.1)
     RECEIVE_BAD_REQUEST = 'receive_bad_request'
 
+    #: SERVER receive: A valid upgrade request whose Origin (or lack of one) the server's `origins` allow-list does not hold. It is never surfaced as a Request; the state stays CONNECTING so that the application can send the error's event_hint, a 403 that carries a short text body saying why. Event: RemoteProtocolError(event_hint=RejectConnection(403)). (RFC 6455 §4.2.1, §10.2)
+    RECEIVE_FORBIDDEN_ORIGIN = 'receive_forbidden_origin'
+
     #: SERVER send: The server accepts with 101 Switching Protocols. Event: AcceptConnection. (RFC 6455 §4.2.2)
     SEND_ACCEPT = 'send_accept'
 
@@ -132,6 +143,7 @@ RECEIVE_REJECT_DATA = HandshakeInput.RECEIVE_REJECT_DATA
 RECEIVE_REJECT_END = HandshakeInput.RECEIVE_REJECT_END
 RECEIVE_REQUEST = HandshakeInput.RECEIVE_REQUEST
 RECEIVE_BAD_REQUEST = HandshakeInput.RECEIVE_BAD_REQUEST
+RECEIVE_FORBIDDEN_ORIGIN = HandshakeInput.RECEIVE_FORBIDDEN_ORIGIN
 SEND_ACCEPT = HandshakeInput.SEND_ACCEPT
 SEND_REJECT = HandshakeInput.SEND_REJECT
 SEND_REJECT_WITH_BODY = HandshakeInput.SEND_REJECT_WITH_BODY
@@ -149,6 +161,7 @@ TRANSITIONS: dict[tuple[ConnectionType, ConnectionState, HandshakeInput], Connec
     (ConnectionType.CLIENT, ConnectionState.REJECTING, RECEIVE_REJECT_END): ConnectionState.CLOSED,
     (ConnectionType.SERVER, ConnectionState.CONNECTING, RECEIVE_REQUEST): ConnectionState.CONNECTING,
     (ConnectionType.SERVER, ConnectionState.CONNECTING, RECEIVE_BAD_REQUEST): ConnectionState.CONNECTING,
+    (ConnectionType.SERVER, ConnectionState.CONNECTING, RECEIVE_FORBIDDEN_ORIGIN): ConnectionState.CONNECTING,
     (ConnectionType.SERVER, ConnectionState.CONNECTING, SEND_ACCEPT): ConnectionState.OPEN,
     (ConnectionType.SERVER, ConnectionState.CONNECTING, SEND_REJECT): ConnectionState.CLOSED,
     (ConnectionType.SERVER, ConnectionState.CONNECTING, SEND_REJECT_WITH_BODY): ConnectionState.REJECTING,

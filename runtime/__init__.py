@@ -19,7 +19,7 @@ from .handshake import H11Handshake
 from ._install import WsprotoAlreadyImportedError, install_as_wsproto
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Sequence
 
     from .events import Event
     from .typing import Headers
@@ -41,6 +41,10 @@ class WSConnection:
         frame may announce (default ``None``: bounded by ``max_message_size``).
     :param max_incomplete_event_size: keyword-only; the most bytes of the
         peer's HTTP head buffered during the handshake (default 16 KiB).
+    :param origins: keyword-only, server only: the allowed ``Origin`` values
+        (``str``; ``None`` allows a request without one); default ``None``, no
+        check. See :class:`~wsspec.handshake.H11Handshake` (403 for others,
+        RFC 6455 §10.2).
 
     See :class:`~wsspec.connection.Connection` for what happens over a limit
     (``CloseConnection(1009)``, a queued Close, :meth:`data_to_send`).
@@ -54,6 +58,7 @@ class WSConnection:
         max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
         max_frame_size: int | None = None,
         max_incomplete_event_size: int = DEFAULT_MAX_INCOMPLETE_EVENT_SIZE,
+        origins: Sequence[str | None] | None = None,
     ) -> None:
         self.client = connection_type is ConnectionType.CLIENT
         self.handshake = H11Handshake(
@@ -61,6 +66,7 @@ class WSConnection:
             max_message_size=max_message_size,
             max_frame_size=max_frame_size,
             max_incomplete_event_size=max_incomplete_event_size,
+            origins=origins,
         )
         self.connection: Connection | None = None
 

@@ -26,18 +26,22 @@ from ._generated.handshake import (
     CONNECTION,
     CONNECTION_UPGRADE,
     CONTENT_LENGTH,
+    CONTENT_TYPE,
+    FORBIDDEN,
     DEFAULT_MAX_INCOMPLETE_EVENT_SIZE,
     HEADER_SPELLING,
     HEADERS_TOO_LARGE,
     HTTP_VERSION,
     METHOD,
     NONCE_BYTES,
+    ORIGIN,
     UPGRADE_REQUIRED,
     CONNECTION_UPGRADE_TOKEN,
     HOST,
     RECEIVE_ACCEPT,
     RECEIVE_BAD_ACCEPT,
     RECEIVE_BAD_REQUEST,
+    RECEIVE_FORBIDDEN_ORIGIN,
     RECEIVE_INFORMATIONAL,
     RECEIVE_REJECT,
     RECEIVE_REJECT_DATA,
@@ -205,9 +209,25 @@ class H11Handshake:
         option; default 16 KiB, h11's own). A longer head raises
         ``RemoteProtocolError``, on a server with
         ``event_hint=RejectConnection(status_code=431)`` (RFC 6585 §5).
+    :param origins: keyword-only, server only: the allowed values of the
+        request's ``Origin`` header (``str`` each, compared exactly, e.g.
+        ``"https://example.com"``; ``None`` in the list allows a request
+        without ``Origin``, as non-browser clients send). Default ``None``:
+        no check. A valid upgrade request from any other origin is never
+        surfaced as a :class:`~wsspec.events.Request`:
+        :meth:`receive_data` raises ``RemoteProtocolError`` whose
+        ``event_hint`` is a ``RejectConnection(status_code=403)``; sending
+        that hint writes a 403 with a short text body saying why. This stops
+        cross-site WebSocket hijacking by browsers (RFC 6455 §10.2), which
+        always send the page's origin; it does not authenticate anyone, as
+        any other client can send any ``Origin``.
     :raises LocalProtocolError: a limit that is not ``None`` or an int >= 0
-        (``max_incomplete_event_size`` must be an int >= 1).
+        (``max_incomplete_event_size`` must be an int >= 1); ``origins`` on a
+        client, or not a list of ``str`` / ``None``.
     """
+
+    #: The 403 hint of a request refused for its Origin, while it is the answer to send.
+    _origin_refusal: RejectConnection | None = None
 
     def __init__(
         self,
@@ -216,8 +236,10 @@ class H11Handshake:
         max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
         max_frame_size: int | None = None,
         max_incomplete_event_size: int = DEFAULT_MAX_INCOMPLETE_EVENT_SIZE,
+        origins: Sequence[str | None] | None = None,
     ) -> None:
         self.client = connection_type is ConnectionType.CLIENT
+        self._origins = _check_origins(origins, self.client)
         self._type = connection_type
         self._state: ConnectionState = INITIAL_STATE
         self._limits = {
@@ -447,10 +469,29 @@ class H11Handshake:
             request, key = _parse_upgrade_request(event)
         except RemoteProtocolError as error:
             self._fail(RECEIVE_BAD_REQUEST, error)
+        if self._origins is not None:
+            self._check_origin(request, self._origins)
         self._receive(RECEIVE_REQUEST, "upgrade request")
         self._initiating_request = request
         self._nonce = key
         return request
+
+    def _check_origin(self, request: Request, allowed: frozenset[str | None]) -> None:
+        """Refuse (403) a request whose Origin the allow-list does not hold (RFC 6455 §10.2)."""
+        values = [value for name, value in request.extra_headers if name == ORIGIN]
+        if len(values) > 1:
+            why = f"{len(values)} Origin headers"
+        else:
+            origin = values[0].decode("latin-1") if values else None
+            if origin in allowed:
+                return
+            why = "no Origin header" if origin is None else f"Origin {origin!r}"
+        listed = ", ".join(sorted("no Origin" if o is None else repr(o) for o in allowed))
+        hint = RejectConnection(status_code=FORBIDDEN)
+        error = RemoteProtocolError(f"{why} is not allowed (origins: {listed}; RFC 6455 §10.2)", event_hint=hint)
+        self._origin_refusal = hint
+        self._origin_body: bytes = f"Forbidden: {why} is not allowed to open a WebSocket here.\n".encode()
+        self._fail(RECEIVE_FORBIDDEN_ORIGIN, error)
 
     def _accept(self, event: AcceptConnection) -> bytes:
         new_state = self._send_target(SEND_ACCEPT, event)
@@ -502,6 +543,18 @@ class H11Handshake:
         new_state = self._send_target(
             SEND_REJECT_WITH_BODY if event.has_body else SEND_REJECT, event,
         )
+        if event is self._origin_refusal:
+            # The hint of a forbidden Origin: a complete 403 with a short body
+            # saying why, so that programs that just send the hint (as wsproto
+            # programs do) give a human something to read.
+            body = self._origin_body
+            data = self._h11_send(h11.Response, status_code=event.status_code, headers=[
+                (HEADER_SPELLING[CONTENT_TYPE], b"text/plain; charset=utf-8"),
+                (HEADER_SPELLING[CONTENT_LENGTH], str(len(body)).encode("ascii")),
+            ], reason=HTTPStatus(event.status_code).phrase.encode("ascii"))
+            data += self._h11_send(h11.Data, data=body) + self._h11_send(h11.EndOfMessage)
+            self._state = new_state
+            return data
         headers = list(event.headers)
         if not event.has_body and not any(
             name.lower() == CONTENT_LENGTH for name, _ in _bytes_headers(headers)
@@ -640,6 +693,20 @@ class H11Handshake:
         return AcceptConnection(
             subprotocol=subprotocol, extensions=extensions, extra_headers=headers.extra,
         )
+
+
+def _check_origins(origins: Sequence[str | None] | None, client: bool) -> frozenset[str | None] | None:
+    """The ``origins`` option as a set, or LocalProtocolError naming what is wrong."""
+    if origins is None:
+        return None
+    if client:
+        msg = "origins is a server option (the allowed Origin values of requests); a client sends no check"
+        raise LocalProtocolError(msg)
+    items: list[object] = [] if isinstance(origins, (str, bytes)) else list(origins)
+    if not items and origins or not all(o is None or isinstance(o, str) for o in items):
+        msg = f"origins must be a list of str (or None for no Origin header), got {origins!r}"
+        raise LocalProtocolError(msg)
+    return frozenset(origins)
 
 
 def _ascii(value: str | bytes, what: str) -> bytes:
