@@ -7,33 +7,29 @@ Chromium from a local HTTP server on 127.0.0.1, logs no console error, has no
 broken internal link and no image that fails to render.
 
 Chromium is Debian's package (``.ci/setup`` installs it); it is driven over
-the DevTools protocol with the ``websockets`` client.
+the DevTools protocol with the ``websockets`` client (tests/cdp.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import http.server
 import importlib
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
 
+from tests.cdp import CHROMIUM, chromium
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 #: Every public module and where its names are documented (the API page).
 PUBLIC_MODULES = ("wsspec", "wsspec.connection", "wsspec.events", "wsspec.extensions", "wsspec.frame_protocol",
@@ -143,61 +139,6 @@ PAGE_PROBE = """
 """
 
 
-class DevTools:
-    """A minimal Chrome DevTools protocol client over one WebSocket (the browser target)."""
-
-    def __init__(self, url: str) -> None:
-        from websockets.sync.client import connect
-
-        self._stack = contextlib.ExitStack()
-        self.ws = self._stack.enter_context(connect(url, max_size=None, open_timeout=10, ping_interval=None))
-        self.next_id = 0
-        self.events: list[dict] = []
-
-    def close(self) -> None:
-        self._stack.close()
-
-    def _receive(self, deadline: float) -> dict:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("no answer from Chromium in time")
-        return json.loads(self.ws.recv(timeout=remaining))
-
-    def call(self, method: str, session: str | None = None, timeout: float = 20, **params) -> dict:
-        self.next_id += 1
-        message = {"id": self.next_id, "method": method, "params": params}
-        if session:
-            message["sessionId"] = session
-        self.ws.send(json.dumps(message))
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self._receive(deadline)
-            if reply.get("id") == self.next_id:
-                assert "error" not in reply, (method, reply["error"])
-                return reply["result"]
-            self.events.append(reply)
-
-    def wait_for(self, method: str, session: str, timeout: float = 20) -> dict:
-        deadline = time.monotonic() + timeout
-        index = 0
-        while True:
-            while index < len(self.events):
-                event = self.events[index]
-                if event.get("method") == method and event.get("sessionId") == session:
-                    return event
-                index += 1
-            self.events.append(self._receive(deadline))
-
-    def drain(self, seconds: float) -> None:
-        """Collect the events that arrive within ``seconds``."""
-        deadline = time.monotonic() + seconds
-        while True:
-            try:
-                self.events.append(self._receive(deadline))
-            except TimeoutError:
-                return
-
-
 def _errors(events: list[dict], session: str) -> list[str]:
     """Console errors, uncaught exceptions and failed loads among ``events``."""
     found = []
@@ -239,79 +180,48 @@ def test_every_page_renders_in_chromium(site: Path) -> None:
     server_thread = threading.Thread(target=server.serve_forever, daemon=True)
     server_thread.start()
     origin = f"http://127.0.0.1:{server.server_address[1]}"
-    profile = Path(tempfile.mkdtemp(prefix="wsspec-chromium-"))
-    browser = subprocess.Popen(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-         "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
-    devtools = None
     problems: list[str] = []
     report: list[str] = []
     try:
-        # Chromium writes its DevTools port and the browser target's path here.
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (port_file.exists() and len(port_file.read_text().splitlines()) >= 2):
-            assert browser.poll() is None, browser.stderr.read().decode(errors="replace")
-            assert time.monotonic() < deadline, "Chromium did not open its DevTools port in 30 s"
-            time.sleep(0.1)
-        port, path = port_file.read_text().splitlines()[:2]
-        devtools = DevTools(f"ws://127.0.0.1:{port}{path}")
-        target = devtools.call("Target.createTarget", url="about:blank")["targetId"]
-        session = devtools.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        for domain in ("Page", "Runtime", "Log"):
-            devtools.call(f"{domain}.enable", session)
+        with chromium() as devtools:
+            session = devtools.open_page()
+            id_cache: dict = {}
+            for page in pages:
+                devtools.events.clear()
+                url = f"{origin}/{page}"
+                navigated = devtools.call("Page.navigate", session, url=url)
+                assert "errorText" not in navigated, (page, navigated)
+                devtools.wait_for("Page.loadEventFired", session)
+                probe = devtools.call("Runtime.evaluate", session, expression=PAGE_PROBE, awaitPromise=True,
+                                      returnByValue=True)
+                assert "exceptionDetails" not in probe, (page, probe)
+                found = json.loads(probe["result"]["value"])
+                devtools.drain(0.15)  # late console messages
+                errors = _errors(devtools.events, session)
+                problems += [f"{page}: {error}" for error in errors]
 
-        id_cache: dict = {}
-        for page in pages:
-            devtools.events.clear()
-            url = f"{origin}/{page}"
-            navigated = devtools.call("Page.navigate", session, url=url)
-            assert "errorText" not in navigated, (page, navigated)
-            devtools.wait_for("Page.loadEventFired", session)
-            probe = devtools.call("Runtime.evaluate", session, expression=PAGE_PROBE, awaitPromise=True,
-                                  returnByValue=True)
-            assert "exceptionDetails" not in probe, (page, probe)
-            found = json.loads(probe["result"]["value"])
-            devtools.drain(0.15)  # late console messages
-            errors = _errors(devtools.events, session)
-            problems += [f"{page}: {error}" for error in errors]
-
-            internal = 0
-            for href in found["links"]:
-                if not href.startswith(origin + "/"):
-                    continue  # another site (the RFCs, GitHub): not fetched here
-                internal += 1
-                address, fragment = urldefrag(href)
-                target_path = site / unquote(urlsplit(address).path).lstrip("/")
-                if target_path.is_dir():
-                    target_path = target_path / "index.html"
-                if not target_path.is_file():
-                    problems.append(f"{page}: link to a missing page: {href}")
-                elif fragment and target_path.suffix == ".html" and unquote(fragment) not in _ids(target_path, id_cache):
-                    problems.append(f"{page}: link to a missing anchor: {href}")
-            for image in found["images"]:
-                if not image["complete"] or image["width"] == 0:
-                    problems.append(f"{page}: image does not render: {image['src']}")
-            report.append(f"{page}: {len(found['links'])} links ({internal} internal), "
-                          f"{len(found['images'])} images, {len(errors)} console errors")
+                internal = 0
+                for href in found["links"]:
+                    if not href.startswith(origin + "/"):
+                        continue  # another site (the RFCs, GitHub): not fetched here
+                    internal += 1
+                    address, fragment = urldefrag(href)
+                    target_path = site / unquote(urlsplit(address).path).lstrip("/")
+                    if target_path.is_dir():
+                        target_path = target_path / "index.html"
+                    if not target_path.is_file():
+                        problems.append(f"{page}: link to a missing page: {href}")
+                    elif fragment and target_path.suffix == ".html" and unquote(fragment) not in _ids(target_path, id_cache):
+                        problems.append(f"{page}: link to a missing anchor: {href}")
+                for image in found["images"]:
+                    if not image["complete"] or image["width"] == 0:
+                        problems.append(f"{page}: image does not render: {image['src']}")
+                report.append(f"{page}: {len(found['links'])} links ({internal} internal), "
+                              f"{len(found['images'])} images, {len(errors)} console errors")
     finally:
-        if devtools is not None:
-            devtools.close()
-        try:
-            os.killpg(browser.pid, signal.SIGTERM)
-            browser.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(browser.pid, signal.SIGKILL)
-            browser.wait(10)
-        browser.stderr.close()
         server.shutdown()
         server.server_close()
         server_thread.join(10)
-        shutil.rmtree(profile, ignore_errors=True)
     print("\n".join(report))
     assert not problems, "\n".join(problems)
     # The diagrams are on the protocol pages, and they rendered (checked above).
