@@ -373,8 +373,16 @@ def test_generation_is_reproducible() -> None:
 
 @pytest.mark.parametrize("name", sorted(S.FAMILIES))
 def test_scaling_is_linear(name: str) -> None:
-    t_small, t_large, ratio = S.ratio(name)
-    assert ratio < S.RATIO_LIMIT, f"{name}: {t_small * 1e3:.1f} ms -> {t_large * 1e3:.1f} ms (x{ratio:.1f})"
+    # 4x the input must cost under 8x the time. On a loaded machine one
+    # measurement can spike past that; a quadratic family fails every
+    # attempt (16x), so the best of up to three attempts is judged.
+    attempts = []
+    for _ in range(3):
+        t_small, t_large, ratio = S.ratio(name)
+        attempts.append(f"{t_small * 1e3:.1f} ms -> {t_large * 1e3:.1f} ms (x{ratio:.1f})")
+        if ratio < S.RATIO_LIMIT:
+            return
+    pytest.fail(f"{name}: " + "; ".join(attempts))
 
 
 def test_scaling_check_can_fail() -> None:
