@@ -175,28 +175,36 @@ def json_text(size: int, count: int, seed: int = 12) -> list[bytes]:
     return out
 
 
-def english_text(size: int, count: int) -> list[bytes]:
-    """``count`` distinct pieces of real English prose of exactly ``size`` bytes.
-
-    The prose is the docstrings of this Python's standard library (str, bytes,
-    list, dict, os, json, re, argparse, ... functions and classes), wrapped as
-    lines; the messages are consecutive, non-overlapping pieces (fewer than
-    ``count`` if the prose runs out).
-    """
-    import textwrap
-    docs: list[str] = []
-    seen: set[str] = set()
+def _collect_docs(docs: list[str], seen: set[str]) -> None:
     for module_name in ("builtins", "os", "json", "re", "argparse", "subprocess", "collections", "pathlib",
                         "socket", "threading", "asyncio", "itertools", "functools", "datetime", "decimal",
                         "logging", "unittest", "zipfile", "tarfile", "typing", "email.message", "http.client",
                         "shutil", "tempfile", "inspect", "dataclasses", "enum", "random", "statistics"):
         module = importlib.import_module(module_name)
-        for obj in [module] + [getattr(module, n) for n in sorted(dir(module)) if not n.startswith("_")]:
+        objects = [module] + [getattr(module, n) for n in sorted(dir(module)) if not n.startswith("_")]
+        for obj in objects:
             for name in [""] + sorted(n for n in dir(obj) if not n.startswith("_")):
                 doc = getattr(getattr(obj, name, None) if name else obj, "__doc__", None)
                 if isinstance(doc, str) and len(doc) > 80 and doc not in seen:
                     seen.add(doc)
                     docs.append(doc)
+
+
+def english_text(size: int, count: int) -> list[bytes]:
+    """``count`` distinct pieces of real English prose of exactly ``size`` bytes.
+
+    The prose is the docstrings of this Python's standard library (builtins,
+    os, json, re, argparse, socket, asyncio, typing, ...: modules, classes,
+    functions), wrapped as lines; the messages are consecutive, non-overlapping pieces (fewer than
+    ``count`` if the prose runs out).
+    """
+    import textwrap
+    import warnings
+    docs: list[str] = []
+    seen: set[str] = set()
+    with warnings.catch_warnings():  # typing.io / typing.re warn when touched
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _collect_docs(docs, seen)
     corpus = "\n\n".join(textwrap.fill(" ".join(d.split()), 78) for d in docs).encode("ascii", "replace")
     pieces = [corpus[i * size:(i + 1) * size] for i in range(min(count, len(corpus) // size))]
     assert len(pieces) >= 2, len(corpus)
@@ -598,37 +606,55 @@ def recommend(settings: dict[str, dict[tuple, dict[str, Any]]], memory: dict[tup
         got = memory.get(("zlib", w, m, "full"))
         return (got["compressor"] + got["decompressor"]) if got else float(sum(zlib_formula(w, m)))
 
-    # Rule 1: among (window, memLevel) for the standard zlib with context takeover, keep those whose
-    # bytes on the wire for 1 KiB JSON (the common case) are within 5% of the best setting's and whose
-    # compress CPU for it is within 25% of the fastest setting's; of those, take the one with the least
-    # memory per connection (pair, window full); ties: the larger window.
-    json_results = settings["json-1k"]
-    rows = {k: v for k, v in json_results.items() if k[0] == "zlib" and k[3]}
-    best_wire = min(v["wire"] for v in rows.values())
-    best_cpu = min(v["c"] for v in rows.values())
-    keep = [(w, m) for w, m in candidates
-            if rows[("zlib", w, m, True)]["wire"] <= best_wire * 1.05 and rows[("zlib", w, m, True)]["c"] <= best_cpu * 1.25]
+    # Rule 1: memory first, within budgets. Bytes on the wire and memory are deterministic; CPU on this
+    # shared machine varies up to 3x between samples, so it is only a loose guard. Among (window,
+    # memLevel) for the standard zlib with context takeover, keep those whose bytes on the wire are
+    # within 10% of the best setting's for 1 KiB JSON (the common case) and within 20% for 16 KiB text
+    # and 1 MiB binary, and whose compress CPU is within 2x of the fastest setting's for every message
+    # type; of those, take the least memory per connection (pair, window full); ties: the larger window.
+    def zrows(results: dict[tuple, dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+        return {k: v for k, v in results.items() if k[0] == "zlib" and k[3]}
+
+    def within(w: int, m: int) -> bool:
+        for key, results in settings.items():
+            rows = zrows(results)
+            best_wire = min(v["wire"] for v in rows.values())
+            best_cpu = min(v["c"] for v in rows.values())
+            mine = rows[("zlib", w, m, True)]
+            if mine["wire"] > best_wire * (1.10 if key == "json-1k" else 1.20) or mine["c"] > best_cpu * 2:
+                return False
+        return True
+
+    keep = [(w, m) for w, m in candidates if within(w, m)]
     if keep:
         w, m = min(keep, key=lambda wm: (mem_of(*wm), -wm[0]))
         out.append(f"- **window and memLevel: server_max_window_bits={w}, memLevel={m}** (rule 1: the least memory per "
-                   f"connection, {fmt_bytes(mem_of(w, m))} with a full window, among the settings within 5% of the "
-                   f"best bytes on the wire and 25% of the fastest compression for 1 KiB JSON; "
-                   f"{len(keep)} of {len(candidates)} qualified: {', '.join(f'{a}/{b}' for a, b in keep)}).")
+                   f"connection, {fmt_bytes(mem_of(w, m))} with a full window, among the settings within 10% of the "
+                   f"best bytes on the wire for 1 KiB JSON and 20% for 16 KiB text and 1 MiB binary, with compression "
+                   f"no slower than 2x the fastest for any type; {len(keep)} of {len(candidates)} qualified: "
+                   f"{', '.join(f'{a}/{b}' for a, b in keep)}). A server may answer with this window whatever the "
+                   f"client offered (RFC 7692 §7.1.2.1).")
     else:
         w, m = 15, 8
         out.append("- window and memLevel: no setting met rule 1 on this run (noise?): keep 15/8.")
+    json_results = settings["json-1k"]
+    # The brief's example rule, for comparison: within 5% of the best bytes for 1 KiB JSON, least memory.
+    rows = zrows(json_results)
+    best_wire = min(v["wire"] for v in rows.values())
+    strict = [(a, b) for a, b in candidates if rows[("zlib", a, b, True)]["wire"] <= best_wire * 1.05]
+    sw, sm = min(strict, key=lambda wm: (mem_of(*wm), -wm[0]))
+    out.append(f"  - for comparison, 'the least memory within 5% of the best bytes for 1 KiB JSON' gives {sw}/{sm} "
+               f"({fmt_bytes(mem_of(sw, sm))}; qualified: {', '.join(f'{a}/{b}' for a, b in strict)}).")
     for key, results in settings.items():
-        if key == "json-1k":
-            continue
-        zrows = {k: v for k, v in results.items() if k[0] == "zlib" and k[3]}
-        best = min(zrows.values(), key=lambda v: v["wire"])
-        mine = zrows[("zlib", w, m, True)]
-        out.append(f"  - cost of {w}/{m} for {key}: {mine['wire'] / best['wire'] - 1:+.0%} bytes on the wire against "
-                   f"the best setting ({fmt_bytes(mine['wire'])} vs {fmt_bytes(best['wire'])}), compress "
-                   f"{fmt_us(mine['c'])} µs vs {fmt_us(best['c'])} µs.")
+        rows = zrows(results)
+        best = min(rows.values(), key=lambda v: v["wire"])
+        mine, big = rows[("zlib", w, m, True)], rows[("zlib", 15, 8, True)]
+        out.append(f"  - {key} at {w}/{m}: {fmt_bytes(mine['wire'])} per message, {mine['wire'] / best['wire'] - 1:+.0%} "
+                   f"against the best setting's {fmt_bytes(best['wire'])}; compress {fmt_us(mine['c'])} µs "
+                   f"(15/8: {fmt_us(big['c'])} µs).")
     # Rule 2: context takeover stays on by default if it saves at least 10% of the bytes of 1 KiB JSON
     # at the chosen setting.
-    if json_results:
+    if json_results:  # rule 2
         on = json_results[("zlib", w, m, True)]
         off = json_results[("zlib", w, m, False)]
         saving = 1 - on["wire"] / off["wire"]
@@ -656,7 +682,19 @@ def recommend(settings: dict[str, dict[tuple, dict[str, Any]]], memory: dict[tup
                        f"with it, saves ≥ half as many bytes per µs of compress + inflate CPU as at 1 KiB "
                        f"(here {per_us(chosen):.1f} vs {anchor:.1f} B/µs at 1 KiB); Node's ws and OkHttp use 1024).")
     out.append("- **backend: the standard zlib by default** (issue 12: zlib-ng and ISA-L only when asked for and "
-               "installed); their speed and bytes against zlib at the same settings are in the tables above.")
+               f"installed). Against zlib at {w}/{m}, context takeover on (speed = zlib's compress µs / theirs):")
+    for name in ("zlib-ng", "isal"):
+        if not all((name, w, m, True) in results for results in settings.values()):
+            continue
+        parts = []
+        for key, results in settings.items():
+            z, o = results[("zlib", w, m, True)], results[(name, w, m, True)]
+            parts.append(f"{key} {z['c'] / o['c']:.1f}x speed, {o['wire'] / z['wire'] - 1:+.0%} bytes")
+        zmem, omem = memory.get(("zlib", w, m, "full")), memory.get((name, w, m, "full"))
+        if zmem and omem:
+            parts.append(f"memory {fmt_bytes(omem['compressor'] + omem['decompressor'])} vs "
+                         f"{fmt_bytes(zmem['compressor'] + zmem['decompressor'])} (window full)")
+        out.append(f"  - {name}: " + "; ".join(parts) + ".")
     return out
 
 
