@@ -55,6 +55,7 @@ def test_session_demo_runs_a_whole_session() -> None:
         "[server] state    REMOTE_CLOSING -> CLOSED",
         "[client] state    LOCAL_CLOSING -> CLOSED",
         "diagrams/connection.svg",
+        "diagrams/fragmentation.svg",
     ]:
         assert line in out, line
     assert "[server] received Pong" not in out and "[client] received Pong(payload=b'heartbeat')" in out
