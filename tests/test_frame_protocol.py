@@ -1188,13 +1188,13 @@ def test_extension_inbound_hooks():
     headers = [c for c in ext.calls if c[0] == "header"]
     # Called once per frame, even with the header split byte by byte.
     assert headers == [
-        ("header", "FrameDecoder", Opcode.TEXT, RsvBits(True, False, False), 2),
-        ("header", "FrameDecoder", Opcode.CONTINUATION, RsvBits(False, False, False), 2),
+        ("header", "FrameContext", Opcode.TEXT, RsvBits(True, False, False), 2),
+        ("header", "FrameContext", Opcode.CONTINUATION, RsvBits(False, False, False), 2),
     ]
     payloads = [c[2] for c in ext.calls if c[0] == "payload"]
     assert b"".join(payloads) == b"abcd"
     completes = [c for c in ext.calls if c[0] == "complete"]
-    assert completes == [("complete", "FrameDecoder", False), ("complete", "FrameDecoder", True)]
+    assert completes == [("complete", "FrameContext", False), ("complete", "FrameContext", True)]
 
 
 def test_extension_hook_order_matches_wsproto():
@@ -1233,8 +1233,8 @@ def test_extension_outbound_order_and_rsv():
     s = FrameProtocol(False, [a, b])
     wire = s.send_data(b"x", fin=False)
     # Called in reverse order: b first, then a.
-    assert b.calls == [("outbound", "FrameProtocol", Opcode.BINARY, RsvBits(False, False, False), b"x", False)]
-    assert a.calls == [("outbound", "FrameProtocol", Opcode.BINARY, RsvBits(True, False, False), b"xB", False)]
+    assert b.calls == [("outbound", "FrameContext", Opcode.BINARY, RsvBits(False, False, False), b"x", False)]
+    assert a.calls == [("outbound", "FrameContext", Opcode.BINARY, RsvBits(True, False, False), b"xB", False)]
     assert wire == b"\x42\x03xBA"
     ref = wfp.FrameProtocol(False, [FakeExtension(tag=b"A"), FakeExtension(tag=b"B")])
     assert wire == ref.send_data(b"x", fin=False)

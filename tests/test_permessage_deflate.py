@@ -1407,13 +1407,19 @@ def test_hooks_called_directly_follow_wsprotos_contract() -> None:
     assert ext.frame_inbound_payload_data(proto, b"\xaa\xa8\xc0\n\x00\x00") is CloseReason.MESSAGE_TOO_BIG
 
 
-def test_wsspecs_frame_decoder_gets_parse_failed_with_a_reason() -> None:
+def test_hooks_return_the_code_and_the_decoder_raises_parse_failed_with_the_reason() -> None:
+    """One error channel: the hook returns the code (to any caller) and sets failure_reason;
+    wsspec's FrameDecoder turns both into ParseFailed, so the Close frame carries the reason."""
     ext = PerMessageDeflate()
     ext._enabled = True
     decoder = FrameDecoder(True, [ext])
+    assert ext.frame_inbound_header(decoder, Opcode.PING, RSV1, 0) is CloseReason.PROTOCOL_ERROR
+    assert ext.failure_reason is not None and "RFC 7692 §6" in ext.failure_reason
+    decoder.receive_bytes(frame(0x9, b"", rsv1=True, masked=False))
     with pytest.raises(ParseFailed) as info:
-        ext.frame_inbound_header(decoder, Opcode.PING, RSV1, 0)
+        decoder.process_buffer()
     assert info.value.code == CloseReason.PROTOCOL_ERROR and "RFC 7692 §6" in str(info.value)
+    assert ext.failure_reason is None  # read and cleared by the decoder
 
 
 def test_offer_is_wsprotos() -> None:
