@@ -639,6 +639,9 @@ class FrameDecoder:
         extensions = self.extensions
         context = self.context
         is_data = header.opcode not in CONTROL_OPCODES
+        # Bytes of this piece already counted in _message_size: the wire
+        # bytes of an untransformed message's piece (counted at its header).
+        counted = 0 if first or self._message_transformed else len(payload)
         context.message_ends = is_data and wire_done and header.fin
         for index in range(first, len(extensions)):
             extension = extensions[index]
@@ -663,12 +666,12 @@ class FrameDecoder:
                     raise _extension_failed(extension, completed)
                 if completed:
                     payload += completed
-        if is_data and self._message_transformed:
+        if is_data and len(payload) != counted:
             # The wire length of an untransformed message was checked in
-            # _begin_data(); this bounds what the extensions made of a
-            # transformed one (PerMessageDeflate stops inflating at the
-            # limit itself).
-            self._message_size += len(payload)
+            # _begin_data(); this bounds what the extensions made of it
+            # beyond that, and all the output of a transformed message
+            # (PerMessageDeflate stops inflating at the limit itself).
+            self._message_size += len(payload) - counted
             max_message_size = context.max_message_size
             if max_message_size is not None and self._message_size > max_message_size:
                 raise _too_big(f"message of more than {max_message_size} bytes")
@@ -938,9 +941,11 @@ class FrameProtocol:
                     decoder.stop()
                 return frame
             if opcode is Opcode.BINARY or (opcode is _CONTINUATION and decoder.message_opcode is Opcode.BINARY):
-                if frame.frame_finished or not frame.message_finished:
-                    return frame if opcode is Opcode.BINARY else Frame(Opcode.BINARY, *frame[1:])
-                return Frame(Opcode.BINARY, frame.payload, False, False)
+                # The message's opcode on every piece; the message ends with its last frame's last piece.
+                finished = frame.frame_finished and frame.message_finished
+                if opcode is Opcode.BINARY and finished is frame.message_finished:
+                    return frame
+                return Frame(Opcode.BINARY, frame.payload, frame.frame_finished, finished)
             return self._text_piece(frame)
         except ParseFailed:
             decoder.stop()
