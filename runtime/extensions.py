@@ -178,10 +178,12 @@ class Extension(ABC):
         """
         A piece of the current inbound frame's (unmasked) payload, ``bytes``
         (a frame's payload may come in several pieces; ``proto.message_ends``
-        says this is the last piece of the message).
+        says this is the last piece of the message). An extension may
+        transform "Extension data" (RFC 6455 §5.2, §9).
 
         :returns: the transformed ``bytes`` (possibly ``b""``), or a close
-            code to fail the connection. Default: ``data`` unchanged.
+            code (``int``) to fail the connection (RFC 6455 §7.4).
+            Default: ``data`` unchanged.
         """
         return data
 
@@ -190,7 +192,8 @@ class Extension(ABC):
         Whether output of the payload already given is held back (e.g. an
         inflater limiting each piece's size). While it is true, the frame
         layer calls :meth:`frame_inbound_drain` instead of reading more
-        payload or ending the frame. Data frames only. Default: ``False``.
+        payload or ending the frame, so no piece grows unbounded (RFC 6455
+        §10.4). Data frames only. Default: ``False``.
         """
         return False
 
@@ -198,8 +201,8 @@ class Extension(ABC):
         """
         The next piece of held-back output (see :meth:`frame_inbound_pending`).
 
-        :returns: ``bytes``, or a close code to fail the connection.
-            Default: ``b""``.
+        :returns: ``bytes``, or a close code (``int``) to fail the
+            connection (RFC 6455 §7.4). Default: ``b""``.
         """
         return b""
 
