@@ -409,7 +409,9 @@ class FrameDecoder:
         # bit), and its size so far (wire bytes announced, or for a
         # transformed message, bytes the extensions produced).
         self._message_open = False
-        self._message_opcode: Opcode | None = None
+        #: The opcode (TEXT or BINARY) of the data message the last data
+        #: frame belongs to, or None before any (read-only for callers).
+        self.message_opcode: Opcode | None = None
         self._message_transformed = False
         self._message_size = 0
         # Index of the extension holding back output of the current frame.
@@ -437,11 +439,6 @@ class FrameDecoder:
     @max_message_size.setter
     def max_message_size(self, value: int | None) -> None:
         self.context.max_message_size = value
-
-    @property
-    def message_opcode(self) -> Opcode | None:
-        """The opcode (TEXT or BINARY) of the data message the last data frame belongs to, or None before any."""
-        return self._message_opcode
 
     @property
     def stopped(self) -> bool:
@@ -555,13 +552,17 @@ class FrameDecoder:
         if open_after is None:
             raise _fragmentation_error(message_open, opcode)
         self._message_open = open_after
-        if not message_open:  # the first frame of a message
-            self._message_opcode = opcode
+        if message_open:
+            if self._message_transformed:
+                return  # its size is what the extensions make of it: counted in _through_extensions()
+            size = self._message_size + payload_len
+        else:  # the first frame of a message
+            self.message_opcode = opcode
             self._message_transformed = transformed
-            self._message_size = 0
-        if self._message_transformed:
-            return  # its size is what the extensions make of it: counted in _through_extensions()
-        size = self._message_size + payload_len
+            if transformed:
+                self._message_size = 0  # counted in _through_extensions()
+                return
+            size = payload_len
         self._message_size = size
         max_message_size = self.context.max_message_size
         if max_message_size is not None and size > max_message_size:
@@ -935,6 +936,17 @@ class FrameProtocol:
             if frame is None:
                 return None
             opcode = frame.opcode
+            if frame.frame_finished:
+                # Fast cases: a whole TEXT message, a BINARY frame's only piece.
+                if opcode is Opcode.TEXT and frame.message_finished:
+                    if TYPE_CHECKING:  # a data frame's payload is bytes (FrameDecoder); no cast() call here
+                        assert isinstance(frame.payload, bytes)
+                    try:
+                        return Frame(opcode, frame.payload.decode("utf-8"), True, True)
+                    except UnicodeDecodeError as exc:
+                        raise ParseFailed(str(exc), CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
+                if opcode is Opcode.BINARY:
+                    return frame
             if opcode in CONTROL_OPCODES:
                 if opcode is Opcode.CLOSE:
                     frame = self._process_close(frame)
@@ -957,12 +969,7 @@ class FrameProtocol:
         if TYPE_CHECKING:  # a data frame's payload is bytes (FrameDecoder); no cast() call here
             assert isinstance(frame.payload, bytes)
         text_decoder = self._text_decoder
-        if frame.opcode is Opcode.TEXT:  # the message's first piece
-            if finished:  # and its only one
-                try:
-                    return Frame(Opcode.TEXT, frame.payload.decode("utf-8"), True, True)
-                except UnicodeDecodeError as exc:
-                    raise ParseFailed(str(exc), CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
+        if frame.opcode is Opcode.TEXT:  # the message's first piece (not its only one: see next_frame())
             text_decoder = self._text_decoder = getincrementaldecoder("utf-8")()
         assert text_decoder is not None  # FrameDecoder delivered this message's first piece before
         text = decode_text_piece(text_decoder, frame.payload, finished)
