@@ -14,8 +14,15 @@ An :class:`Extension` takes part in two phases:
    the client's offers naming the extension and answers with what it returns.
 2. Framing, once the connection is open. Only extensions whose
    :meth:`Extension.enabled` returns ``True`` are run. Inbound frames pass
-   through ``frame_inbound_header``, ``frame_inbound_payload_data`` and
-   ``frame_inbound_complete``; outbound frames through ``frame_outbound``.
+   through ``frame_inbound_header``, ``frame_inbound_payload_data`` (and
+   ``frame_inbound_pending`` / ``frame_inbound_drain`` while an extension
+   holds output back) and ``frame_inbound_complete``; outbound frames
+   through ``frame_outbound``. These are all the hooks the frame layer
+   calls; each gets, as ``proto``, the frame layer's
+   :class:`~wsspec.frame_protocol.FrameContext` (``client``,
+   ``max_message_size``, ``message_ends``) and nothing else of it. A hook
+   fails the connection by returning a close code and may say why in
+   :attr:`Extension.failure_reason` (the Close frame's reason).
 
 The base class implements every hook as a no-op, so a subclass overrides
 only what it needs. Same names, signatures and defaults as
