@@ -320,7 +320,7 @@ class Connection:
         # Then the events of the frames parsed so far, applying each transition.
         if self._state not in PARSE_STATES:
             return
-        next_frame = self._proto._next_frame
+        next_frame = self._proto.next_frame
         on_message = _ON_RECEIVE_MESSAGE
         try:
             while True:

@@ -215,8 +215,14 @@ class Inflater:
             self._input = b""
             self._more = False
         else:
-            self._input = obj.unconsumed_tail
-            self._more = bool(max_length) and len(out) == max_length
+            tail = obj.unconsumed_tail
+            self._input = tail
+            # Output that filled max_length may not be all there is, unless
+            # the tail finish() appended is consumed: zlib reads its LEN/NLEN
+            # bytes (the empty stored block, RFC 1951 §3.2.4) only after
+            # emitting every symbol before them, so nothing is held back then
+            # and the piece just returned ends the message.
+            self._more = bool(max_length) and len(out) == max_length and not (self._ending and not tail)
         if self._ending and not self._input and not self._more:
             self._end()
         return out

@@ -14,8 +14,15 @@ An :class:`Extension` takes part in two phases:
    the client's offers naming the extension and answers with what it returns.
 2. Framing, once the connection is open. Only extensions whose
    :meth:`Extension.enabled` returns ``True`` are run. Inbound frames pass
-   through ``frame_inbound_header``, ``frame_inbound_payload_data`` and
-   ``frame_inbound_complete``; outbound frames through ``frame_outbound``.
+   through ``frame_inbound_header``, ``frame_inbound_payload_data`` (and
+   ``frame_inbound_pending`` / ``frame_inbound_drain`` while an extension
+   holds output back) and ``frame_inbound_complete``; outbound frames
+   through ``frame_outbound``. These are all the hooks the frame layer
+   calls; each gets, as ``proto``, the frame layer's
+   :class:`~wsspec.frame_protocol.FrameContext` (``client``,
+   ``max_message_size``, ``message_ends``) and nothing else of it. A hook
+   fails the connection by returning a close code and may say why in
+   :attr:`Extension.failure_reason` (the Close frame's reason).
 
 The base class implements every hook as a no-op, so a subclass overrides
 only what it needs. Same names, signatures and defaults as
@@ -45,22 +52,16 @@ from ._generated.permessage_deflate import (
     CLIENT_MAX_WINDOW_BITS,
     CLIENT_NO_CONTEXT_TAKEOVER,
     DEFAULT_WINDOW_BITS,
-    ESCAPE,
     EXTENSION_NAME,
     KIND_MAX_WINDOW_BITS,
     LIST_SEPARATOR,
     MAX_WINDOW_BITS,
     MIN_WINDOW_BITS,
-    PARAMETER_SEPARATOR,
     PARAMETERS,
-    QUOTE,
     SERVER_MAX_WINDOW_BITS,
     SERVER_NO_CONTEXT_TAKEOVER,
-    TOKEN_CHARS,
     VALUE_NONE,
     VALUE_REQUIRED,
-    VALUE_SEPARATOR,
-    WHITESPACE,
     WINDOW_BITS_VALUES,
 )
 from .deflate import DeflateError, Deflater, Inflater
@@ -71,11 +72,13 @@ from .deflate import DeflateError, Deflater, Inflater
 #: costs one piece, not its size). Not a protocol constant: the peer cannot
 #: observe it.
 INFLATE_CHUNK_SIZE = 256 * 1024
-from .frame_protocol import FrameDecoder, ParseFailed
+from .frame_protocol import FrameContext
 from .utilities import LocalProtocolError, RemoteProtocolError
 
 if TYPE_CHECKING:
-    from .frame_protocol import FrameProtocol
+    # A frame hook's ``proto``: wsspec's frame layer passes its FrameContext;
+    # wsproto-style code may pass a FrameDecoder or FrameProtocol (wsproto's contract).
+    from .frame_protocol import FrameDecoder, FrameProtocol
 
 __all__ = [
     "Extension",
@@ -143,56 +146,100 @@ class Extension(ABC):
         """
         return None
 
+    # -- the frame hooks ----------------------------------------------------
+    #
+    # The frame layer calls exactly these hooks, with ``proto`` its
+    # FrameContext (``client``, ``max_message_size``, ``message_ends``); an
+    # extension learns nothing else about the frame layer. Failing: a hook
+    # *returns* the close code (wsproto's contract, so direct callers get
+    # it too) and may say why in :attr:`failure_reason`, which the frame
+    # layer puts in its ParseFailed and thus in the Close frame.
+
+    #: Why the last hook that returned a close code did so (``str``, becomes
+    #: the reason of the Close frame, RFC 6455 §7.1.6), or ``None``. Set it
+    #: before returning a code; the frame layer reads and clears it.
+    failure_reason: str | None = None
+
     def frame_inbound_header(
         self,
-        proto: FrameDecoder | FrameProtocol,
+        proto: FrameContext | FrameDecoder | FrameProtocol,
         opcode: Opcode,
         rsv: RsvBits,
         payload_length: int,
     ) -> CloseReason | RsvBits:
         """
-        A frame header arrived (``payload_length`` in bytes).
+        A frame header arrived (RFC 6455 §5.2): ``opcode``, its RSV bits,
+        ``payload_length`` in bytes (as on the wire). Called once per frame,
+        before any of its payload.
 
-        Return the :class:`RsvBits` this extension claims (bits it gives a
-        meaning to, so the frame layer does not reject them), or a
-        ``CloseReason`` to fail the connection. Default: claims no bits.
+        :returns: the :class:`RsvBits` this extension claims (bits it gives
+            a meaning to, so the frame layer does not reject them, RFC 6455
+            §5.2), or a close code (``CloseReason`` or ``int``) to fail the
+            connection. Default: claims no bits.
         """
         return RsvBits(False, False, False)
 
     def frame_inbound_payload_data(
-        self, proto: FrameDecoder | FrameProtocol, data: bytes,
+        self, proto: FrameContext | FrameDecoder | FrameProtocol, data: bytes,
     ) -> bytes | CloseReason:
         """
-        A chunk of (unmasked) inbound payload, ``bytes``.
+        A piece of the current inbound frame's (unmasked) payload, ``bytes``
+        (a frame's payload may come in several pieces; ``proto.message_ends``
+        says this is the last piece of the message). An extension may
+        transform "Extension data" (RFC 6455 §5.2, §9).
 
-        Return the transformed bytes, or a ``CloseReason`` to fail the
-        connection. Default: returns ``data`` unchanged.
+        :returns: the transformed ``bytes`` (possibly ``b""``), or a close
+            code (``int``) to fail the connection (RFC 6455 §7.4).
+            Default: ``data`` unchanged.
         """
         return data
 
+    def frame_inbound_pending(self) -> bool:
+        """
+        Whether output of the payload already given is held back (e.g. an
+        inflater limiting each piece's size). While it is true, the frame
+        layer calls :meth:`frame_inbound_drain` instead of reading more
+        payload or ending the frame, so no piece grows unbounded (RFC 6455
+        §10.4). Data frames only. Default: ``False``.
+        """
+        return False
+
+    def frame_inbound_drain(self, proto: FrameContext | FrameDecoder | FrameProtocol) -> bytes | CloseReason:
+        """
+        The next piece of held-back output (see :meth:`frame_inbound_pending`).
+
+        :returns: ``bytes``, or a close code (``int``) to fail the
+            connection (RFC 6455 §7.4). Default: ``b""``.
+        """
+        return b""
+
     def frame_inbound_complete(
-        self, proto: FrameDecoder | FrameProtocol, fin: bool,
+        self, proto: FrameContext | FrameDecoder | FrameProtocol, fin: bool,
     ) -> bytes | CloseReason | None:
         """
-        The current inbound frame ended (``fin`` is its FIN bit).
+        The current inbound frame ended (``fin`` is its FIN bit, RFC 6455
+        §5.2; True: the message ended too for a data frame).
 
-        Return extra ``bytes`` to append to the frame's payload, ``None`` for
-        none, or a ``CloseReason`` to fail the connection. Default: ``None``.
+        :returns: extra ``bytes`` to append to the frame's payload, ``None``
+            for none, or a close code to fail the connection. Default:
+            ``None``.
         """
         return None
 
     def frame_outbound(
         self,
-        proto: FrameDecoder | FrameProtocol,
+        proto: FrameContext | FrameDecoder | FrameProtocol,
         opcode: Opcode,
         rsv: RsvBits,
         data: bytes,
         fin: bool,
     ) -> tuple[RsvBits, bytes]:
         """
-        An outbound frame is about to be written.
+        An outbound frame (``opcode``, ``rsv``, payload ``data`` in bytes,
+        ``fin``) is about to be written; extensions are applied in reverse
+        order of negotiation (RFC 6455 §9).
 
-        Return the ``(rsv, payload)`` to write instead. Default: unchanged.
+        :returns: the ``(rsv, payload)`` to write instead. Default: unchanged.
         """
         return (rsv, data)
 
@@ -200,6 +247,25 @@ class Extension(ABC):
 # ---------------------------------------------------------------------------
 # The Sec-WebSocket-Extensions grammar (RFC 6455 §9.1, RFC 7230 §3.2.6, §7)
 # ---------------------------------------------------------------------------
+
+# The characters of the grammar. They are HTTP's (RFC 7230 §3.2.6: token,
+# quoted-string, quoted-pair; §3.2.3: OWS; §7: the list rule) as RFC 6455
+# §9.1 uses them, fixed for good, so they are plain constants here, not spec.
+
+#: Characters of a token (tchar): ALPHA, DIGIT and ``!#$%&'*+-.^_`|~`` (RFC 7230 §3.2.6).
+TOKEN_CHARS = frozenset("!#$%&'*+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz|~")
+#: Separates the elements of a list (RFC 7230 §7).
+LIST_SEPARATOR = ","
+#: Separates an extension's name and its parameters (RFC 6455 §9.1).
+PARAMETER_SEPARATOR = ";"
+#: Separates a parameter's name and its value (RFC 6455 §9.1).
+VALUE_SEPARATOR = "="
+#: Opens and closes a quoted-string (RFC 7230 §3.2.6).
+QUOTE = '"'
+#: Escapes the next character inside a quoted-string: quoted-pair (RFC 7230 §3.2.6).
+ESCAPE = "\\"
+#: Optional whitespace, OWS: SP and HTAB (RFC 7230 §3.2.3).
+WHITESPACE = " \t"
 
 
 class ExtensionSyntaxError(ValueError):
@@ -377,8 +443,6 @@ class _Settings(NamedTuple):
 
 
 _RSV1 = RsvBits(True, False, False)
-_NO_RSV = RsvBits(False, False, False)
-_CONTROL = frozenset(CONTROL_OPCODES)
 _PARAMS_JOIN = PARAMETER_SEPARATOR + " "
 
 
@@ -424,6 +488,11 @@ def _read_params(params: list[tuple[str, str | None]], *, response: bool) -> dic
     return result
 
 
+def _bits(value: int | None) -> int:
+    """Window bits of agreed settings (always set there), the default 15 where unset."""
+    return DEFAULT_WINDOW_BITS if value is None else value
+
+
 def _check_window_bits(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_WINDOW_BITS <= value <= MAX_WINDOW_BITS:
         msg = f"Window size must be between {MIN_WINDOW_BITS} and {MAX_WINDOW_BITS} inclusive, got {value!r}"
@@ -431,20 +500,19 @@ def _check_window_bits(value: int) -> int:
     return value
 
 
-def _fail(proto: FrameDecoder | FrameProtocol, msg: str, code: CloseReason) -> CloseReason:
-    """
-    How a :class:`PerMessageDeflate` hook fails the connection.
+def _ends_message(proto: FrameContext | FrameDecoder | FrameProtocol) -> bool:
+    """Whether the payload piece being passed to ``frame_inbound_payload_data`` ends its message.
 
-    wsproto's contract is to *return* the close code, and that is what a
-    hook called by anyone else returns (wsproto's tests and code copied
-    from them call the hooks directly). wsspec's own frame layer
-    (``proto`` is a :class:`~wsspec.frame_protocol.FrameDecoder`) gets a
-    :class:`~wsspec.frame_protocol.ParseFailed` with the same code and a
-    reason naming the rule broken, which becomes the Close frame's reason.
+    wsspec's frame layer says so in its :class:`~wsspec.frame_protocol.FrameContext`.
+    wsproto-style callers pass their FrameDecoder (or FrameProtocol, or
+    anything else): its ``header`` and ``payload_consumed`` tell, as wsproto's
+    own extension reads them; without them the answer is no (the message then
+    ends in ``frame_inbound_complete``).
     """
-    if isinstance(proto, FrameDecoder):
-        raise ParseFailed(msg, code)
-    return code
+    if isinstance(proto, FrameContext):
+        return proto.message_ends
+    header = getattr(proto, "header", None)
+    return header is not None and bool(header.fin) and getattr(proto, "payload_consumed", None) == header.payload_len
 
 
 class PerMessageDeflate(Extension):
@@ -496,13 +564,16 @@ class PerMessageDeflate(Extension):
     setting ``_enabled = True`` (wsproto's tests do); the hooks then use
     the configured parameters and take the side from ``proto.client``.
     ``_compressor`` / ``_decompressor`` read the zlib objects in use
-    (``None`` when none is allocated). The hooks can be called directly and
-    follow wsproto's contract: they *return* a close code on failure.
+    (``None`` when none is allocated). The hooks can be called directly,
+    with any ``proto`` (wsspec's frame layer passes its
+    :class:`~wsspec.frame_protocol.FrameContext`; wsproto-style code its
+    FrameDecoder or FrameProtocol), and follow wsproto's contract: they
+    *return* a close code on failure, whoever calls them.
 
-    Inbound errors fail the connection (the Connection emits a
-    ``CloseConnection`` with the code; at wsspec's frame layer the hooks
-    raise :class:`~wsspec.frame_protocol.ParseFailed` with a reason, to
-    other callers they return the code):
+    Inbound errors fail the connection: the hook returns the code and sets
+    ``failure_reason`` to the rule broken; wsspec's frame layer raises
+    :class:`~wsspec.frame_protocol.ParseFailed` with both, and the
+    Connection emits a ``CloseConnection`` with the code and that reason:
 
     - 1002 PROTOCOL_ERROR: RSV1 on a control frame or on a frame that is not
       the first of its message (RFC 7692 §6).
@@ -547,7 +618,9 @@ class PerMessageDeflate(Extension):
         self._deflater: Deflater | None = None
         self._inflater: Inflater | None = None
         # zlib objects assigned to _compressor/_decompressor before the wrappers exist.
-        self._adopt: dict[str, object] | None = None
+        # (A 1-tuple: "was assigned this value"; None: not assigned.)
+        self._adopt_compressor: tuple[zlib._Compress | None] | None = None
+        self._adopt_decompressor: tuple[zlib._Decompress | None] | None = None
         # Inbound state: the current frame is a data frame / of a compressed
         # message; a data message is unfinished; its compression; inflated size.
         self._reset_inbound()
@@ -675,7 +748,7 @@ class PerMessageDeflate(Extension):
     @_compressor.setter
     def _compressor(self, value: zlib._Compress | None) -> None:
         if self._deflater is None:
-            self._adopt = {**(self._adopt or {}), "_compressor": value}
+            self._adopt_compressor = (value,)
         else:
             self._deflater._obj = value
 
@@ -688,13 +761,13 @@ class PerMessageDeflate(Extension):
     @_decompressor.setter
     def _decompressor(self, value: zlib._Decompress | None) -> None:
         if self._inflater is None:
-            self._adopt = {**(self._adopt or {}), "_decompressor": value}
+            self._adopt_decompressor = (value,)
         else:
             self._inflater._obj = value
 
     def _reset_inbound(self) -> None:
         self._frame_is_data = self._frame_compressed = False
-        self._message_open = self._message_compressed = False
+        self._message_compressed = False
         self._tail_fed = False
         self._inbound_size = 0
 
@@ -709,22 +782,20 @@ class PerMessageDeflate(Extension):
             server_max_window_bits=self.server_max_window_bits,
         )
 
-    def _make_coders(self, proto: FrameDecoder | FrameProtocol) -> None:
+    def _make_coders(self, proto: FrameContext | FrameDecoder | FrameProtocol) -> tuple[Deflater, Inflater]:
         """Create the Deflater/Inflater wrappers for the negotiated side, else for ``proto.client``'s."""
         side = self._side
         if side is None:
             side = ConnectionType.CLIENT if getattr(proto, "client", False) else ConnectionType.SERVER
-        self._create_coders(side, self._settings())
+        return self._create_coders(side, self._settings())
 
-    def _deflater_for(self, proto: FrameDecoder | FrameProtocol) -> Deflater:
-        if self._deflater is None:
-            self._make_coders(proto)
-        return self._deflater  # type: ignore[return-value]
+    def _deflater_for(self, proto: FrameContext | FrameDecoder | FrameProtocol) -> Deflater:
+        deflater = self._deflater
+        return self._make_coders(proto)[0] if deflater is None else deflater
 
-    def _inflater_for(self, proto: FrameDecoder | FrameProtocol) -> Inflater:
-        if self._inflater is None:
-            self._make_coders(proto)
-        return self._inflater  # type: ignore[return-value]
+    def _inflater_for(self, proto: FrameContext | FrameDecoder | FrameProtocol) -> Inflater:
+        inflater = self._inflater
+        return self._make_coders(proto)[1] if inflater is None else inflater
 
     def _offered(self) -> dict[str, int | None]:
         """The parameters :meth:`offer` sends, name -> window bits or ``None``, in wsproto's order."""
@@ -869,28 +940,36 @@ class PerMessageDeflate(Extension):
         self._create_coders(side, agreed)
         self._reset_inbound()
 
-    def _create_coders(self, side: ConnectionType, agreed: _Settings) -> None:
+    def _create_coders(self, side: ConnectionType, agreed: _Settings) -> tuple[Deflater, Inflater]:
         client = side is ConnectionType.CLIENT
         own_bits, peer_bits = ((agreed.client_max_window_bits, agreed.server_max_window_bits) if client
                                else (agreed.server_max_window_bits, agreed.client_max_window_bits))
         own_nct, peer_nct = ((agreed.client_no_context_takeover, agreed.server_no_context_takeover) if client
                              else (agreed.server_no_context_takeover, agreed.client_no_context_takeover))
         # Small wrappers; their zlib objects are created on first use.
-        self._deflater = Deflater(own_bits, own_nct, self.compression_level, self.memory_level)  # type: ignore[arg-type]
-        self._inflater = Inflater(peer_bits, peer_nct)  # type: ignore[arg-type]
-        adopt = self._adopt
-        if adopt is not None:
-            self._adopt = None
-            if "_compressor" in adopt:
-                self._deflater._obj = adopt["_compressor"]  # type: ignore[assignment]
-            if "_decompressor" in adopt:
-                self._inflater._obj = adopt["_decompressor"]  # type: ignore[assignment]
+        deflater = self._deflater = Deflater(_bits(own_bits), own_nct, self.compression_level, self.memory_level)
+        inflater = self._inflater = Inflater(_bits(peer_bits), peer_nct)
+        if self._adopt_compressor is not None:
+            (deflater._obj,) = self._adopt_compressor
+            self._adopt_compressor = None
+        if self._adopt_decompressor is not None:
+            (inflater._obj,) = self._adopt_decompressor
+            self._adopt_decompressor = None
+        return deflater, inflater
 
     # -- frames ----------------------------------------------------------------
+    #
+    # Failing: every hook returns the close code (wsproto's contract) and
+    # sets ``failure_reason`` (declared on Extension), which wsspec's frame
+    # layer puts in the Close frame.
+
+    def _failed(self, msg: str, code: CloseReason) -> CloseReason:
+        self.failure_reason = msg
+        return code
 
     def frame_inbound_header(
         self,
-        proto: FrameDecoder | FrameProtocol,
+        proto: FrameContext | FrameDecoder | FrameProtocol,
         opcode: Opcode,
         rsv: RsvBits,
         payload_length: int,
@@ -903,30 +982,27 @@ class PerMessageDeflate(Extension):
         message RSV1 marks the message compressed (RFC 7692 §6), and the
         zlib decompression object is made ready (``_decompressor``). A
         control frame leaves the state of an unfinished compressed message
-        alone.
+        alone. Whether a CONTINUATION frame may come at all is the frame
+        layer's business (RFC 6455 §5.4); it is inflated only inside a
+        compressed message.
 
         :returns: the claimed :class:`RsvBits` (``RsvBits(True, False,
             False)``), or ``CloseReason.PROTOCOL_ERROR`` (1002) for RSV1 on a
-            control frame or on a CONTINUATION frame (RFC 7692 §6).
-        :raises ParseFailed: instead of returning 1002, when ``proto`` is
-            wsspec's own ``FrameDecoder`` (so the Close carries a reason).
+            control frame or on a CONTINUATION frame (RFC 7692 §6), with the
+            rule broken in ``failure_reason``.
         """
-        if opcode in _CONTROL:
+        if opcode in CONTROL_OPCODES:
             if rsv.rsv1:
                 msg = f"RSV1 set on a {opcode.name} frame; control frames are never compressed (RFC 7692 §6)"
-                return _fail(proto, msg, CloseReason.PROTOCOL_ERROR)
+                return self._failed(msg, CloseReason.PROTOCOL_ERROR)
             self._frame_is_data = self._frame_compressed = False
             return _RSV1
         self._frame_is_data = True
         if opcode is Opcode.CONTINUATION:
             if rsv.rsv1:
                 msg = "RSV1 set on a CONTINUATION frame; only a message's first frame carries it (RFC 7692 §6)"
-                return _fail(proto, msg, CloseReason.PROTOCOL_ERROR)
-            # Outside a message the frame layer fails it (1002); do not inflate.
-            self._frame_compressed = self._message_open and self._message_compressed
-        elif self._message_open:
-            # A new message inside an unfinished one: the frame layer fails it (1002).
-            self._frame_compressed = False
+                return self._failed(msg, CloseReason.PROTOCOL_ERROR)
+            self._frame_compressed = self._message_compressed
         else:
             self._frame_compressed = self._message_compressed = rsv.rsv1
             self._inbound_size = 0
@@ -934,7 +1010,7 @@ class PerMessageDeflate(Extension):
                 self._inflater_for(proto).start()
         return _RSV1
 
-    def _limit(self, proto: FrameDecoder | FrameProtocol) -> int | None:
+    def _limit(self, proto: FrameContext | FrameDecoder | FrameProtocol) -> int | None:
         """The tighter of our own limit and the connection's (``proto.max_message_size``)."""
         own = self._max_message_size
         connection: int | None = getattr(proto, "max_message_size", None)
@@ -942,80 +1018,78 @@ class PerMessageDeflate(Extension):
             return own
         return connection
 
-    def _too_big(self, proto: FrameDecoder | FrameProtocol, limit: int) -> CloseReason:
+    def _inflates_too_far(self, limit: int) -> CloseReason:
         msg = f"compressed message inflates past max_message_size ({limit} bytes) (RFC 6455 §10.4)"
-        return _fail(proto, msg, CloseReason.MESSAGE_TOO_BIG)
+        return self._failed(msg, CloseReason.MESSAGE_TOO_BIG)
 
-    def _corrupt(self, proto: FrameDecoder | FrameProtocol, exc: Exception) -> CloseReason:
-        return _fail(proto, f"{self.name}: {exc}", CloseReason.INVALID_FRAME_PAYLOAD_DATA)
+    def _corrupt(self, exc: Exception) -> CloseReason:
+        return self._failed(f"{self.name}: {exc}", CloseReason.INVALID_FRAME_PAYLOAD_DATA)
 
     def frame_inbound_payload_data(
-        self, proto: FrameDecoder | FrameProtocol, data: bytes,
+        self, proto: FrameContext | FrameDecoder | FrameProtocol, data: bytes,
     ) -> bytes | CloseReason:
         """
         A piece of a frame's (unmasked) payload, ``bytes``: inflated if its
         message is compressed (RFC 7692 §6.2, §7.2.2).
 
-        :returns: the inflated bytes for a compressed message (possibly
-            ``b""``: zlib may hold output back until more input arrives);
-            ``data`` itself otherwise; or a close code:
+        :returns: the inflated bytes for a compressed message (at most
+            ``INFLATE_CHUNK_SIZE``, the rest held back for
+            :meth:`frame_inbound_drain`; possibly ``b""``: zlib may hold
+            output back until more input arrives); ``data`` itself
+            otherwise; or a close code (reason in ``failure_reason``):
             ``CloseReason.INVALID_FRAME_PAYLOAD_DATA`` (1007) if the data does
             not inflate, ``CloseReason.MESSAGE_TOO_BIG`` (1009) if the message
             would exceed :attr:`max_message_size` (detected before the
             output passes ``max_message_size + 1`` bytes).
-        :raises ParseFailed: instead of returning a close code, when
-            ``proto`` is wsspec's own ``FrameDecoder``.
         """
         if not self._frame_compressed:
             return data
-        header = getattr(proto, "header", None)
-        if header is not None and header.fin and proto.payload_consumed == header.payload_len:  # type: ignore[union-attr]
+        if _ends_message(proto):
             # The message's last piece: inflate it and the tail in one call.
             self._tail_fed = True
             return self._inflate(proto, data, final=True)
         return self._inflate(proto, data)
 
-    def _inflate(self, proto: FrameDecoder | FrameProtocol, data: bytes, final: bool = False) -> bytes | CloseReason:
+    def _inflate(self, proto: FrameContext | FrameDecoder | FrameProtocol, data: bytes, final: bool = False) -> bytes | CloseReason:
         """Inflate ``data`` (``b""``: drain), at most ``INFLATE_CHUNK_SIZE`` bytes, within the limit;
         ``final``: it ends the message, append the tail (RFC 7692 §7.2.2)."""
         limit = self._limit(proto)
         room = None if limit is None else limit - self._inbound_size
         size = INFLATE_CHUNK_SIZE if room is None or room >= INFLATE_CHUNK_SIZE else room + 1
-        inflater = self._inflater
-        if inflater is None:
-            inflater = self._inflater_for(proto)
+        inflater = self._inflater_for(proto)
         try:
             if final:
                 out = inflater.finish(size, data)
             else:
                 out = inflater.inflate(data, size)
         except DeflateError as exc:
-            return self._corrupt(proto, exc)
-        if room is not None and len(out) > room:
-            return self._too_big(proto, limit)  # type: ignore[arg-type]
+            return self._corrupt(exc)
+        if limit is not None and room is not None and len(out) > room:
+            return self._inflates_too_far(limit)
         self._inbound_size += len(out)
         return out
 
     def frame_inbound_pending(self) -> bool:
         """
         Whether inflated output of the payload already given is still held
-        back (a frame inflating to more than ``INFLATE_CHUNK_SIZE`` bytes).
-        The frame parser then calls :meth:`frame_inbound_drain` before
-        feeding more payload or ending the frame.
+        back (a frame inflating to more than ``INFLATE_CHUNK_SIZE`` bytes,
+        RFC 7692 §6.2). The frame layer then calls
+        :meth:`frame_inbound_drain` before feeding more payload or ending
+        the frame.
         """
         return self._frame_compressed and self._inflater is not None and self._inflater.pending
 
-    def frame_inbound_drain(self, proto: FrameDecoder | FrameProtocol) -> bytes | CloseReason:
+    def frame_inbound_drain(self, proto: FrameContext | FrameDecoder | FrameProtocol) -> bytes | CloseReason:
         """
         The next piece (at most ``INFLATE_CHUNK_SIZE`` bytes) of output held
-        back by :meth:`frame_inbound_payload_data`.
+        back by :meth:`frame_inbound_payload_data` (RFC 7692 §6.2).
 
-        :returns: / :raises ParseFailed: as :meth:`frame_inbound_payload_data`.
+        :returns: as :meth:`frame_inbound_payload_data`.
         """
         return self._inflate(proto, b"")
 
     def frame_inbound_complete(
-        self, proto: FrameDecoder | FrameProtocol, fin: bool,
+        self, proto: FrameContext | FrameDecoder | FrameProtocol, fin: bool,
     ) -> bytes | CloseReason | None:
         """
         The current frame ended (``fin``: its FIN bit).
@@ -1027,16 +1101,8 @@ class PerMessageDeflate(Extension):
         :returns: at the end of a compressed message, the remaining
             inflated ``bytes`` (possibly ``b""``); ``None`` otherwise; or a
             close code (1007 / 1009) as :meth:`frame_inbound_payload_data`.
-        :raises ParseFailed: instead of returning a close code, when
-            ``proto`` is wsspec's own ``FrameDecoder``.
         """
-        if not self._frame_is_data:
-            return None
-        if not fin:
-            self._message_open = True
-            return None
-        self._message_open = False
-        if not self._frame_compressed:
+        if not self._frame_is_data or not fin or not self._frame_compressed:
             return None
         self._message_compressed = self._frame_compressed = False
         if self._tail_fed:  # the last piece already took the tail (and was drained)
@@ -1052,15 +1118,15 @@ class PerMessageDeflate(Extension):
                 room = limit - self._inbound_size
                 out = inflater.finish(room + 1)
                 if len(out) > room:
-                    return self._too_big(proto, limit)
+                    return self._inflates_too_far(limit)
         except DeflateError as exc:
-            return self._corrupt(proto, exc)
+            return self._corrupt(exc)
         self._inbound_size = 0
         return out
 
     def frame_outbound(
         self,
-        proto: FrameDecoder | FrameProtocol,
+        proto: FrameContext | FrameDecoder | FrameProtocol,
         opcode: Opcode,
         rsv: RsvBits,
         data: bytes,
@@ -1077,7 +1143,7 @@ class PerMessageDeflate(Extension):
 
         :returns: ``(rsv, payload)`` to write.
         """
-        if opcode in _CONTROL:
+        if opcode in CONTROL_OPCODES:
             return (rsv, data)
         if opcode is not Opcode.CONTINUATION:
             rsv = RsvBits(True, rsv[1], rsv[2])

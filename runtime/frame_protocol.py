@@ -12,14 +12,22 @@ taken from the generated modules in ``wsspec._generated``.
 Layering:
 
 * :class:`FrameDecoder` parses frame headers, unmasks payloads and runs the
-  inbound extension hooks. Data-frame payloads are delivered in pieces as
+  inbound extension hooks. It is the one owner of the receive state: whether
+  a fragmented message is open (decided by the generated ``FRAGMENTATION``
+  table, RFC 6455 section 5.4), the message's size against the limits, and
+  whether parsing has stopped. Data-frame payloads are delivered in pieces as
   they arrive (``frame_finished=False`` until the last piece); control-frame
   payloads are delivered whole.
-* :class:`MessageDecoder` enforces the fragmentation rules (RFC 6455 section
-  5.4) and decodes TEXT messages incrementally as UTF-8 (section 8.1).
-* :class:`FrameProtocol` ties both together, parses Close payloads (section
-  5.5.1) and serializes outgoing frames (masked with a fresh random key when
-  acting as a client, section 5.3).
+* :class:`FrameProtocol` ties it to UTF-8 decoding of TEXT messages
+  (incremental, section 8.1), parses Close payloads (section 5.5.1) and
+  serializes outgoing frames (masked with a fresh random key when acting as
+  a client, section 5.3).
+* Extensions see the frame layer only through a :class:`FrameContext`,
+  passed as ``proto`` to the hooks declared on
+  :class:`wsspec.extensions.Extension`.
+* wsproto's ``Buffer``, ``MessageDecoder``, ``XorMaskerSimple``,
+  ``XorMaskerNull`` and ``NULL_MASK`` are re-exported from
+  ``wsspec._wsproto_compat``; wsspec's own receive path does not use them.
 
 Every problem with received bytes is reported as :class:`ParseFailed`, whose
 ``code`` is the close code to fail the connection with (section 7.1.7).
@@ -29,7 +37,7 @@ from __future__ import annotations
 
 import struct
 from codecs import IncrementalDecoder, getincrementaldecoder
-from typing import TYPE_CHECKING, NamedTuple, Protocol, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from ._generated.close_codes import (
     LOCAL_ONLY_CLOSE_REASONS,
@@ -65,21 +73,16 @@ from ._generated.framing import (
     RSV3_MASK,
     RsvBits,
 )
-from ._generated.opcodes import CONTROL_OPCODES, Opcode
+from ._generated.opcodes import CONTROL_OPCODES, FRAGMENTATION, FRAGMENTATION_ERRORS, Opcode
 from .masking import mask as _mask
 from .masking import new_masking_key as _new_masking_key
+from .masking import rotate_key as _rotate_key
 from .utilities import InvalidEventTypeError, LocalProtocolError
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
     from .extensions import Extension  # pragma: no cover
-
-    class _DrainingExtension(Protocol):
-        """The hooks (beyond wsproto's Extension) of an extension that holds output back."""
-
-        def frame_inbound_pending(self) -> bool: ...
-        def frame_inbound_drain(self, proto: FrameDecoder) -> bytes | int: ...
 
 __all__ = [
     "FIN_MASK",
@@ -108,6 +111,7 @@ __all__ = [
     "Buffer",
     "CloseReason",
     "Frame",
+    "FrameContext",
     "FrameDecoder",
     "FrameProtocol",
     "Header",
@@ -118,10 +122,6 @@ __all__ = [
     "XorMaskerNull",
     "XorMaskerSimple",
 ]
-
-#: An all-zero masking key (``MASKING_KEY_LENGTH`` zero bytes); XOR with it
-#: is the identity. Kept for wsproto compatibility.
-NULL_MASK = bytes(MASKING_KEY_LENGTH)
 
 # Wire layouts of the header pieces (RFC 6455 section 5.2), network order.
 _HEADER_SHORT = struct.Struct("!BB")  # byte 0, byte 1 (7-bit length)
@@ -138,7 +138,6 @@ _SHORT_HEADER_LEN = _HEADER_SHORT.size
 # Opcode value (0..15) -> Opcode member, or None for a reserved opcode.
 _OPCODES: dict[int, Opcode] = {int(member): member for member in Opcode}
 _OPCODE_TABLE: tuple[Opcode | None, ...] = tuple(_OPCODES.get(value) for value in range(OPCODE_MASK + 1))
-_CONTROL = frozenset(CONTROL_OPCODES)
 _CONTINUATION = Opcode.CONTINUATION
 _RSV_ALL = RSV1_MASK | RSV2_MASK | RSV3_MASK
 # RSV bits of byte 0 (masked with _RSV_ALL) -> RsvBits, precomputed.
@@ -151,7 +150,7 @@ _NO_RSV = _RSV_TABLE[0]
 # Byte 0 of a frame header -> its opcode if it is a data frame (TEXT, BINARY,
 # CONTINUATION) with no RSV bit set, else None: FrameDecoder's fast path.
 _FAST_DATA_OPCODES: tuple[Opcode | None, ...] = tuple(
-    None if byte0 & _RSV_ALL or _OPCODE_TABLE[byte0 & OPCODE_MASK] in _CONTROL
+    None if byte0 & _RSV_ALL or _OPCODE_TABLE[byte0 & OPCODE_MASK] in CONTROL_OPCODES
     else _OPCODE_TABLE[byte0 & OPCODE_MASK]
     for byte0 in range(256)
 )
@@ -162,53 +161,6 @@ _COMPACT_RATIO = 2
 # Payload pieces at least this long are copied out of the receive buffer
 # through a memoryview (one copy) instead of a slice (two copies).
 _VIEW_THRESHOLD = 16384
-
-
-# ---------------------------------------------------------------------------
-# Masking (RFC 6455 section 5.3)
-# ---------------------------------------------------------------------------
-
-
-# _mask(data, key) -> bytes is the masking routine (compiled if available) and
-# _new_masking_key() the source of fresh keys: see wsspec.masking.
-
-
-class XorMaskerSimple:
-    """Apply (or remove) the masking of one frame's payload (RFC 6455 section 5.3).
-
-    :param masking_key: the frame's 4-byte masking key.
-
-    The payload may be processed in several pieces: the key is rotated after
-    each call so that the next call continues at the right key byte.
-    """
-
-    __slots__ = ("_masking_key",)
-
-    def __init__(self, masking_key: bytearray | bytes) -> None:
-        self._masking_key = bytes(masking_key)
-
-    def process(self, data: bytes | bytearray | memoryview) -> bytearray:
-        """Mask/unmask the next ``len(data)`` payload bytes.
-
-        :param data: the next piece of payload, any bytes-like object.
-        :returns: a new bytearray of the same length; ``data`` is not modified.
-        """
-        key = self._masking_key
-        result = bytearray(_mask(data, key))
-        rotation = len(data) % MASKING_KEY_LENGTH
-        if rotation:
-            self._masking_key = key[rotation:] + key[:rotation]
-        return result
-
-
-class XorMaskerNull:
-    """The masker for unmasked frames: returns its input unchanged."""
-
-    __slots__ = ()
-
-    def process(self, data: bytearray) -> bytearray:
-        """Return ``data`` itself (no masking)."""
-        return data
 
 
 # ---------------------------------------------------------------------------
@@ -293,149 +245,30 @@ def _unsendable_close_code(code: object) -> str:
                "(RFC 6455 §7.4.2)")
     return f"close code {code!r} may not be sent: {why}"
 
+def decode_text_piece(decoder: IncrementalDecoder, data: bytes, final: bool) -> str:
+    """Decode the next piece of a TEXT message as UTF-8 (RFC 6455 §8.1, RFC 3629).
 
-class Buffer:
-    """A byte buffer with tentative consumption (kept for wsproto compatibility).
-
-    ``consume_*`` advance a read cursor; :meth:`commit` makes the consumption
-    permanent and :meth:`rollback` undoes it. Consumed bytes are dropped from
-    the underlying bytearray in amortised linear time (the buffer is
-    compacted only once at least half of it has been consumed).
+    :param decoder: the message's incremental UTF-8 decoder.
+    :param data: the next payload bytes.
+    :param final: ``data`` ends the message.
+    :returns: the text decoded so far (``""`` when the piece ends mid-character).
+    :raises ParseFailed: code 1007 (INVALID_FRAME_PAYLOAD_DATA) as soon as the
+        bytes cannot be (the start of) valid UTF-8.
     """
+    try:
+        text = decoder.decode(data, final)
+    except UnicodeDecodeError as exc:
+        raise ParseFailed(str(exc), CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
+    if not final:
+        # Python's decoder accepts ED A0..ED BF as a pending prefix
+        # although it can only continue as a UTF-16 surrogate, which
+        # is invalid UTF-8 (RFC 3629 section 3); fail it now.
+        pending = decoder.getstate()[0]
+        if len(pending) >= 2 and pending[0] == 0xED and pending[1] >= 0xA0:
+            msg = f"'utf-8' codec can't decode bytes: {bytes(pending[:2])!r} starts a UTF-16 surrogate"
+            raise ParseFailed(msg, CloseReason.INVALID_FRAME_PAYLOAD_DATA)
+    return text
 
-    def __init__(self, initial_bytes: bytes | None = None) -> None:
-        self.buffer = bytearray()
-        self.bytes_used = 0  # tentatively consumed, relative to _start
-        self._start = 0  # committed offset into self.buffer
-        if initial_bytes:
-            self.feed(initial_bytes)
-
-    def feed(self, new_bytes: bytes) -> None:
-        """Append ``new_bytes`` (any bytes-like object)."""
-        self.buffer += new_bytes
-
-    def consume_at_most(self, nbytes: int) -> bytearray:
-        """Consume and return up to ``nbytes`` bytes (fewer if fewer are available)."""
-        if nbytes <= 0:
-            return bytearray()
-        begin = self._start + self.bytes_used
-        data = self.buffer[begin : begin + nbytes]
-        self.bytes_used += len(data)
-        return data
-
-    def consume_exactly(self, nbytes: int) -> bytearray | None:
-        """Consume and return exactly ``nbytes`` bytes, or None if fewer are available."""
-        if len(self) - self.bytes_used < nbytes:
-            return None
-        return self.consume_at_most(nbytes)
-
-    def commit(self) -> None:
-        """Make the bytes consumed since the last commit/rollback permanent."""
-        self._start += self.bytes_used
-        self.bytes_used = 0
-        start = self._start
-        if start and start * _COMPACT_RATIO >= len(self.buffer):
-            del self.buffer[:start]
-            self._start = 0
-
-    def rollback(self) -> None:
-        """Un-consume the bytes consumed since the last commit/rollback."""
-        self.bytes_used = 0
-
-    def __len__(self) -> int:
-        """Number of uncommitted bytes (including tentatively consumed ones)."""
-        return len(self.buffer) - self._start
-
-
-# ---------------------------------------------------------------------------
-# Message level (RFC 6455 sections 5.4 and 8.1)
-# ---------------------------------------------------------------------------
-
-
-class MessageDecoder:
-    """Reassemble data frames into messages.
-
-    Enforces the fragmentation rules of RFC 6455 section 5.4 and decodes TEXT
-    messages as UTF-8 incrementally (section 8.1), so invalid UTF-8 is
-    reported as soon as the piece containing it arrives.
-    """
-
-    def __init__(self) -> None:
-        self.opcode: Opcode | None = None
-        self.decoder: IncrementalDecoder | None = None
-
-    def process_frame(self, frame: Frame) -> Frame:
-        """Process one (piece of a) data frame from :class:`FrameDecoder`.
-
-        :param frame: a TEXT, BINARY or CONTINUATION frame with bytes payload.
-        :returns: the frame with the message's opcode (TEXT or BINARY), the
-            payload as ``str`` for TEXT, and ``message_finished`` true only on
-            the last piece of the message.
-        :raises ParseFailed: code 1002 for a CONTINUATION frame with no
-            message in progress or a TEXT/BINARY frame inside an unfinished
-            message; code 1007 for invalid UTF-8 in a TEXT message.
-        :raises ValueError: if given a control frame (internal misuse).
-        """
-        opcode = frame.opcode
-        if self.opcode is None and frame.message_finished and frame.frame_finished:
-            # A whole unfragmented message: decode it in one go.
-            if opcode is Opcode.TEXT:
-                if TYPE_CHECKING:  # a data frame's payload is bytes (FrameDecoder); no cast() call here
-                    assert isinstance(frame.payload, bytes)
-                try:
-                    text = frame.payload.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise ParseFailed(str(exc), CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
-                return Frame(opcode, text, True, True)
-            if opcode is Opcode.BINARY:
-                return frame
-        if opcode in _CONTROL:
-            msg = f"MessageDecoder cannot process control frame {opcode!r}"
-            raise ValueError(msg)
-
-        if self.opcode is None:
-            if opcode is Opcode.CONTINUATION:
-                msg = "unexpected CONTINUATION"
-                raise ParseFailed(msg)
-            self.opcode = opcode
-            if opcode is Opcode.TEXT:
-                self.decoder = getincrementaldecoder("utf-8")()
-        elif opcode is not Opcode.CONTINUATION:
-            msg = f"expected CONTINUATION, got {opcode!r}"
-            raise ParseFailed(msg)
-
-        finished = frame.frame_finished and frame.message_finished
-        decoder = self.decoder
-        if TYPE_CHECKING:  # a data frame's payload is bytes (FrameDecoder); no cast() call here
-            assert isinstance(frame.payload, bytes)
-        if decoder is None:
-            data: bytes | str = frame.payload
-        else:
-            try:
-                data = decoder.decode(frame.payload, finished)
-            except UnicodeDecodeError as exc:
-                raise ParseFailed(
-                    str(exc), CloseReason.INVALID_FRAME_PAYLOAD_DATA
-                ) from None
-            if not finished:
-                # Python's decoder accepts ED A0..ED BF as a pending prefix
-                # although it can only continue as a UTF-16 surrogate, which
-                # is invalid UTF-8 (RFC 3629 section 3); fail it now.
-                pending = decoder.getstate()[0]
-                if len(pending) >= 2 and pending[0] == 0xED and pending[1] >= 0xA0:
-                    msg = (
-                        "'utf-8' codec can't decode bytes: "
-                        f"{bytes(pending[:2])!r} starts a UTF-16 surrogate"
-                    )
-                    raise ParseFailed(msg, CloseReason.INVALID_FRAME_PAYLOAD_DATA)
-
-        frame = Frame(self.opcode, data, frame.frame_finished, finished)
-
-        if finished:
-            self.opcode = None
-            self.decoder = None
-
-        return frame
 
 
 # ---------------------------------------------------------------------------
@@ -443,37 +276,116 @@ class MessageDecoder:
 # ---------------------------------------------------------------------------
 
 
-def _extension_failed(code: int) -> ParseFailed:
-    """The ParseFailed for an extension hook that returned a close code.
+class FrameContext:
+    """What an extension's frame hooks may know: passed to them as ``proto``.
 
-    Any int (e.g. another library's CloseReason) is accepted and converted
-    to our CloseReason when it is a member.
+    The frame layer (:class:`FrameDecoder`, and :class:`FrameProtocol` for
+    outbound frames) owns one per connection and passes it, never itself,
+    as the ``proto`` argument of every hook declared on
+    :class:`~wsspec.extensions.Extension`. An extension reads these
+    attributes and nothing else of the frame layer:
+
+    * ``client`` (``bool``): this endpoint is the client (RFC 6455 §5.1).
+    * ``max_message_size`` (``int`` bytes or ``None``): the most bytes a
+      received data message may carry after the extensions (inflated); an
+      extension that expands data should stop producing output past it
+      (RFC 6455 §10.4). The decoder checks it too.
+    * ``message_ends`` (``bool``): during ``frame_inbound_payload_data``,
+      the piece being passed is the last payload of the message's last
+      frame (FIN set, every payload byte read), so an extension may finish
+      the message with it (RFC 7692 §7.2.2). False otherwise.
+
+    wsproto's hooks were given the FrameDecoder or FrameProtocol itself; code
+    that still calls hooks that way keeps working with wsspec's extensions
+    (see :class:`~wsspec.extensions.PerMessageDeflate`).
     """
+
+    __slots__ = ("client", "max_message_size", "message_ends")
+
+    def __init__(self, client: bool, max_message_size: int | None) -> None:
+        self.client = client
+        self.max_message_size = max_message_size
+        self.message_ends = False
+
+
+def _too_big(what: str) -> ParseFailed:
+    """The ParseFailed for a size limit (1009 MESSAGE_TOO_BIG, RFC 6455 §10.4)."""
+    return ParseFailed(f"{what} (RFC 6455 §10.4)", CloseReason.MESSAGE_TOO_BIG)
+
+
+def _extension_failed(extension: Extension, code: int) -> ParseFailed:
+    """The ParseFailed for an extension hook that returned the close code ``code``.
+
+    The reason is the extension's ``failure_reason`` (declared on
+    ``Extension``), read and cleared here; any int (e.g. another library's
+    CloseReason) is accepted and converted to our CloseReason when it is a
+    member.
+    """
+    # getattr: an extension that is no Extension subclass (duck-typed, as wsproto allows) may lack it.
+    reason = getattr(extension, "failure_reason", None)
+    if reason is None:
+        reason = f"error in extension {getattr(extension, 'name', '?')}"
+    else:
+        extension.failure_reason = None
     # ParseFailed.code is typed CloseReason, as in wsproto; a code that is no member passes as the int it is.
-    return ParseFailed("error in extension", _CLOSE_REASONS.get(int(code), code))  # type: ignore[arg-type]
+    return ParseFailed(reason, cast(CloseReason, _CLOSE_REASONS.get(int(code), code)))
+
+
+def _holds_back(extension: Extension) -> bool:
+    """``extension.frame_inbound_pending()`` (declared on Extension); False for a
+    duck-typed extension that lacks the hook (wsproto never calls it)."""
+    pending = getattr(extension, "frame_inbound_pending", None)
+    return pending is not None and bool(pending())
+
+
+def _fragmentation_error(message_open: bool, opcode: Opcode) -> ParseFailed:
+    """The ParseFailed for a data frame the FRAGMENTATION table has no key for (RFC 6455 §5.4, 1002)."""
+    reason = FRAGMENTATION_ERRORS[(message_open, opcode)]
+    return ParseFailed(reason if opcode is _CONTINUATION else f"{reason}, got {opcode!r}")
+
+
+# The generated fragmentation table (RFC 6455 §5.4) as two tuples, one per
+# "message open" value, indexed by byte 0 of a header masked with FIN|opcode:
+# whether a message is open after the frame, or None if the frame is invalid.
+_FIN_OPCODE = FIN_MASK | OPCODE_MASK
+
+
+def _fragment_next(message_open: bool) -> tuple[bool | None, ...]:
+    table: list[bool | None] = []
+    for key in range(_FIN_OPCODE + 1):
+        opcode = _OPCODE_TABLE[key & OPCODE_MASK]
+        table.append(None if opcode is None else FRAGMENTATION.get((message_open, opcode, bool(key & FIN_MASK))))
+    return tuple(table)
+
+
+_FRAGMENT_NEXT = (_fragment_next(False), _fragment_next(True))
 
 
 class FrameDecoder:
-    """Incremental frame parser (RFC 6455 section 5.2).
+    """Incremental frame parser (RFC 6455 section 5.2); the one owner of the receive state.
 
     :param client: True when parsing frames a server sent to us (they must
         be unmasked), False when we are the server (frames must be masked,
         section 5.1).
     :param extensions: enabled extensions; their ``frame_inbound_header``,
-        ``frame_inbound_payload_data`` and ``frame_inbound_complete`` hooks
-        are called for every frame.
+        ``frame_inbound_payload_data``, ``frame_inbound_complete`` (and,
+        while one holds output back, ``frame_inbound_pending`` /
+        ``frame_inbound_drain``) hooks are called for every frame, with
+        :attr:`context` (a :class:`FrameContext`) as ``proto``.
     :param max_message_size: the most bytes a data message may carry after
         the extensions (i.e. inflated), or ``None`` for no limit. A frame
         header announcing more than fits in what is left of the limit fails
         before any of its payload is buffered; payload past the limit (e.g.
         inflated output) fails at the first byte over. Both with code 1009
-        (RFC 6455 §10.4). Extensions read this attribute to bound their
-        output (``PerMessageDeflate`` never inflates past it).
+        (RFC 6455 §10.4). Extensions read it as ``proto.max_message_size``.
     :param max_frame_size: the most payload bytes a single frame header may
         announce, or ``None`` for no limit; more fails with code 1009.
 
-    Feed bytes with :meth:`receive_bytes` (split anywhere) and call
-    :meth:`process_buffer` until it returns None.
+    It alone tracks whether a fragmented message is open (deciding by the
+    generated ``FRAGMENTATION`` table, RFC 6455 §5.4), the message's size,
+    and whether parsing has stopped (after :class:`ParseFailed`, or
+    :meth:`stop`). Feed bytes with :meth:`receive_bytes` (split anywhere)
+    and call :meth:`process_buffer` until it returns None.
     """
 
     def __init__(
@@ -488,38 +400,64 @@ class FrameDecoder:
         # The MASK bit every received frame must carry (RFC 6455 §5.1).
         self._mask_bit = 0 if client else MASK_MASK
         self.extensions = extensions or []
-        self.max_message_size = max_message_size
+        #: What the extensions' hooks get as ``proto`` (a :class:`FrameContext`).
+        self.context = FrameContext(client, max_message_size)
         self.max_frame_size = max_frame_size
-        # The data message in progress: whether one is open (a fragment
-        # without FIN arrived), the payload bytes its frame headers announced
-        # (on the wire), and the bytes delivered (after the extensions).
-        self._in_message = False
-        self._message_transformed = False  # its first frame had an RSV bit set
-        self._message_wire = 0
+        # The data message in progress: whether one is open (FRAGMENTATION),
+        # its opcode (TEXT/BINARY; kept until the next message begins),
+        # whether an extension transforms it (its first frame had an RSV
+        # bit), and its size so far (wire bytes announced, or for a
+        # transformed message, bytes the extensions produced).
+        self._message_open = False
+        #: The opcode (TEXT or BINARY) of the data message the last data
+        #: frame belongs to, or None before any (read-only for callers).
+        self.message_opcode: Opcode | None = None
+        self._message_transformed = False
         self._message_size = 0
         # Index of the extension holding back output of the current frame.
         self._draining: int | None = None
-
         # Receive buffer: unconsumed bytes are self._buf[self._pos:].
         self._buf = bytearray()
         self._pos = 0
-        self._failed = False
-        # (fin, rsv, opcode, payload_len, header_len, has_mask) of a header
-        # whose extension hooks already ran but whose masking key is missing.
-        self._pending: tuple[bool, RsvBits, Opcode, int, int, bool] | None = None
-
+        self._stopped = False
+        # (fin, rsv, opcode, payload_len, header_len) of a masked frame's
+        # header whose hooks already ran but whose masking key is missing.
+        self._pending: tuple[bool, RsvBits, Opcode, int, int] | None = None
+        # wsproto's attributes: the current frame's header (with its masking
+        # key), the opcode of its next piece, the payload bytes it needs
+        # before a piece is delivered, and the payload bytes read so far.
         self.header: Header | None = None
         self.effective_opcode: Opcode | None = None
-        self._masking_key: bytes | None = None  # of the current frame
         self.payload_required = 0
         self.payload_consumed = 0
+
+    @property
+    def max_message_size(self) -> int | None:
+        """The message size limit in bytes (see the class), or ``None``; stored on :attr:`context`."""
+        return self.context.max_message_size
+
+    @max_message_size.setter
+    def max_message_size(self, value: int | None) -> None:
+        self.context.max_message_size = value
+
+    @property
+    def stopped(self) -> bool:
+        """True once parsing stopped (:class:`ParseFailed` was raised, or :meth:`stop` was called)."""
+        return self._stopped
+
+    def stop(self) -> None:
+        """Stop parsing for good: drop the buffered bytes; later bytes are ignored and
+        :meth:`process_buffer` returns None (after a Close frame or a failure, RFC 6455 §5.5.1, §7.1.7)."""
+        self._stopped = True
+        self._buf = bytearray()
+        self._pos = 0
 
     def receive_bytes(self, data: bytes) -> None:
         """Append received bytes (any bytes-like object) to the buffer.
 
-        Ignored after a :class:`ParseFailed` was raised.
+        Ignored once parsing stopped (see :meth:`stop`).
         """
-        if self._failed:
+        if self._stopped:
             return
         pos = self._pos
         if pos:
@@ -531,11 +469,6 @@ class FrameDecoder:
                 del buf[:pos]
                 self._pos = 0
         self._buf += data
-
-    def _fail(self) -> None:
-        self._failed = True
-        self._buf = bytearray()
-        self._pos = 0
 
     def process_buffer(self) -> Frame | None:
         """Parse the next frame, or the next piece of the current data frame.
@@ -550,36 +483,32 @@ class FrameDecoder:
             :meth:`parse_header`) or a close code returned by an extension.
             After that the decoder returns None forever.
         """
-        if self._failed:
+        if self._stopped:
             return None
-        if self.header is not None:
-            if self._pos >= len(self._buf) and self._draining is None:
-                return None  # mid-frame and nothing buffered: no piece to deliver
-        elif self._pos >= len(self._buf):
-            return None  # between frames and nothing buffered
-        elif self._pending is None and not self.extensions:
-            # Fast path: a whole data frame with a 7-bit length, the expected
-            # MASK bit, no RSV bit and within the size limits is buffered.
-            # Anything else (including every error) takes the general path.
-            buf = self._buf
-            pos = self._pos
-            end = pos + _SHORT_HEADER_LEN
-            if len(buf) >= end:
+        buf = self._buf
+        pos = self._pos
+        try:
+            if self.header is not None:
+                if pos >= len(buf) and self._draining is None:
+                    return None  # mid-frame and nothing buffered: no piece to deliver
+            elif pos >= len(buf):
+                return None  # between frames and nothing buffered
+            elif self._pending is None and not self.extensions:
+                # Fast path: a whole data frame with a 7-bit length, the
+                # expected MASK bit and no RSV bit is buffered. It goes through
+                # the same _begin_data() as the general path; anything else
+                # takes the general path.
                 byte0 = buf[pos]
                 opcode = _FAST_DATA_OPCODES[byte0]
                 mask_bit = self._mask_bit
-                length = buf[pos + 1] ^ mask_bit  # >= 128 if the MASK bit is wrong
-                if opcode is not None and length <= MAX_PAYLOAD_NORMAL:
-                    if mask_bit:
-                        end += MASKING_KEY_LENGTH
-                    start = end
-                    end += length
-                    continuation = opcode is _CONTINUATION
-                    if len(buf) >= end and continuation is self._in_message:
-                        wire = self._message_wire + length if continuation else length
-                        limit = self.max_message_size
-                        frame_limit = self.max_frame_size
-                        if (limit is None or wire <= limit) and (frame_limit is None or length <= frame_limit):
+                end = pos + _SHORT_HEADER_LEN
+                if opcode is not None and len(buf) >= end:
+                    length = buf[pos + 1] ^ mask_bit  # >= 128 if the MASK bit is wrong
+                    if length <= MAX_PAYLOAD_NORMAL:
+                        start = end + MASKING_KEY_LENGTH if mask_bit else end
+                        end = start + length
+                        if len(buf) >= end:
+                            self._begin_data(byte0, opcode, length, False)
                             if mask_bit:
                                 payload = _mask(buf[start:end], buf[start - MASKING_KEY_LENGTH : start])
                             else:
@@ -589,23 +518,55 @@ class FrameDecoder:
                                 self._pos = 0
                             else:
                                 self._pos = end
-                            fin = byte0 & FIN_MASK != 0
-                            if fin:
-                                self._in_message = False
-                                self._message_wire = self._message_size = 0
-                            else:
-                                self._in_message = True
-                                self._message_wire = wire
-                                if not continuation:
-                                    self._message_size = 0
                             self.payload_required = 0
                             self.payload_consumed = length
-                            return Frame(opcode, payload, True, fin)
-        try:
+                            return Frame(opcode, payload, True, byte0 >= FIN_MASK)
             return self._process_buffer()
         except ParseFailed:
-            self._fail()
+            self.stop()
             raise
+
+    def _begin_data(self, byte0: int, opcode: Opcode, payload_len: int, transformed: bool) -> None:
+        """A data frame's header (byte 0, opcode, payload length in bytes): apply the
+        fragmentation table and the size limits, before any of its payload is read.
+
+        A message whose first frame has an RSV bit set (``transformed``) is
+        transformed by an extension (permessage-deflate: RSV1, RFC 7692 §6):
+        its wire length is not its size, so only its output is held to
+        ``max_message_size`` (by the extension while inflating, and in
+        :meth:`_through_extensions`); its payload is streamed through the
+        extension, never buffered whole.
+
+        :raises ParseFailed: code 1009 if the frame announces more than
+            ``max_frame_size`` or (untransformed messages) than is left of
+            ``max_message_size``; code 1002 for a frame the generated
+            ``FRAGMENTATION`` table has no key for (RFC 6455 §5.4).
+        """
+        max_frame_size = self.max_frame_size
+        if max_frame_size is not None and payload_len > max_frame_size:
+            raise _too_big(
+                f"frame header announces {payload_len} bytes, more than max_frame_size ({max_frame_size} bytes)"
+            )
+        message_open = self._message_open
+        open_after = _FRAGMENT_NEXT[message_open][byte0 & _FIN_OPCODE]
+        if open_after is None:
+            raise _fragmentation_error(message_open, opcode)
+        self._message_open = open_after
+        if message_open:
+            if self._message_transformed:
+                return  # its size is what the extensions make of it: counted in _through_extensions()
+            size = self._message_size + payload_len
+        else:  # the first frame of a message
+            self.message_opcode = opcode
+            self._message_transformed = transformed
+            if transformed:
+                self._message_size = 0  # counted in _through_extensions()
+                return
+            size = payload_len
+        self._message_size = size
+        max_message_size = self.context.max_message_size
+        if max_message_size is not None and size > max_message_size:
+            raise _too_big(f"message of at least {size} bytes, more than max_message_size ({max_message_size} bytes)")
 
     def _process_buffer(self) -> Frame | None:
         header = self.header
@@ -624,67 +585,49 @@ class FrameDecoder:
         if available < self.payload_required:
             return None
 
-        payload_len = header.payload_len
-        remaining = payload_len - self.payload_consumed
+        consumed = self.payload_consumed
+        remaining = header.payload_len - consumed
         if remaining > available:
             if not available:
                 return None
             remaining = available
         end = pos + remaining
 
-        key = self._masking_key
+        key = header.masking_key
+        if key is not None and consumed:
+            key = _rotate_key(key, consumed)  # continue mid-key (RFC 6455 §5.3: j MOD 4)
         if not remaining:
             payload = b""
         elif remaining < _VIEW_THRESHOLD:
             # Small piece: slicing is cheaper than a memoryview.
-            if key is None:
-                payload = bytes(buf[pos:end])
-            else:
-                offset = self.payload_consumed % MASKING_KEY_LENGTH
-                if offset:  # continue mid-key (RFC 6455 5.3: j MOD 4)
-                    key = key[offset:] + key[:offset]
-                payload = _mask(buf[pos:end], key)
+            payload = bytes(buf[pos:end]) if key is None else _mask(buf[pos:end], key)
         else:
             with memoryview(buf) as view:
-                if key is None:
-                    payload = bytes(view[pos:end])
-                else:
-                    offset = self.payload_consumed % MASKING_KEY_LENGTH
-                    if offset:
-                        key = key[offset:] + key[:offset]
-                    payload = _mask(view[pos:end], key)
+                payload = bytes(view[pos:end]) if key is None else _mask(view[pos:end], key)
         if end >= len(buf):
             buf.clear()
             self._pos = 0
         else:
             self._pos = end
 
-        self.payload_consumed += remaining
-        finished = self.payload_consumed == payload_len
+        consumed += remaining
+        self.payload_consumed = consumed
+        finished = consumed == header.payload_len
 
         if self.extensions:
             return self._through_extensions(header, payload, 0, finished)
-
         return self._piece(header, payload, finished)
 
     def _piece(self, header: Header, payload: bytes, finished: bool) -> Frame:
         """The Frame for one piece of the current frame; ends the frame if ``finished``."""
         opcode = self.effective_opcode
         assert opcode is not None  # set by parse_header() for the current frame
-        frame = Frame(opcode, payload, finished, header.fin)
         if finished:
-            self._end_frame(header)
+            self.header = None
+            self.effective_opcode = None
         else:
-            self.effective_opcode = Opcode.CONTINUATION
-        return frame
-
-    def _end_frame(self, header: Header) -> None:
-        if header.fin and header.opcode not in _CONTROL:
-            self._in_message = False
-            self._message_wire = self._message_size = 0
-        self.header = None
-        self.effective_opcode = None
-        self._masking_key = None
+            self.effective_opcode = _CONTINUATION
+        return Frame(opcode, payload, finished, header.fin)
 
     def _through_extensions(self, header: Header, payload: bytes, first: int, wire_done: bool) -> Frame:
         """Pass a piece of payload through ``extensions[first:]`` and make the Frame.
@@ -695,50 +638,54 @@ class FrameDecoder:
         the frame ends, so no piece exceeds its chunk size.
         """
         extensions = self.extensions
-        is_data = header.opcode not in _CONTROL
+        context = self.context
+        is_data = header.opcode not in CONTROL_OPCODES
+        # Bytes of this piece already counted in _message_size: the wire
+        # bytes of an untransformed message's piece (counted at its header).
+        counted = 0 if first or self._message_transformed else len(payload)
+        context.message_ends = is_data and wire_done and header.fin
         for index in range(first, len(extensions)):
             extension = extensions[index]
-            result = extension.frame_inbound_payload_data(self, payload)
+            result = extension.frame_inbound_payload_data(context, payload)
             if type(result) is bytes:
                 payload = result
             elif isinstance(result, int):
-                raise _extension_failed(result)
+                raise _extension_failed(extension, result)
             else:
                 payload = bytes(result)
-            if is_data and self._draining is None:
-                pending = getattr(extension, "frame_inbound_pending", None)
-                if pending is not None and pending():
-                    self._draining = index
+            if is_data and self._draining is None and _holds_back(extension):
+                self._draining = index
+        context.message_ends = False
         finished = wire_done and self._draining is None
         if finished:
             fin = header.fin
             for extension in extensions:
-                completed = extension.frame_inbound_complete(self, fin)
+                completed = extension.frame_inbound_complete(context, fin)
                 if completed is None:
                     continue
                 if isinstance(completed, int):
-                    raise _extension_failed(completed)
+                    raise _extension_failed(extension, completed)
                 if completed:
                     payload += completed
-        if is_data and self.max_message_size is not None:
-            # The wire length was checked in parse_header(); this bounds
-            # what the extensions made of it (PerMessageDeflate stops
-            # inflating at the limit itself).
-            self._message_size += len(payload)
-            if self._message_size > self.max_message_size:
-                raise self._too_big(f"message of more than {self.max_message_size} bytes")
-
+        if is_data and len(payload) != counted:
+            # The wire length of an untransformed message was checked in
+            # _begin_data(); this bounds what the extensions made of it
+            # beyond that, and all the output of a transformed message
+            # (PerMessageDeflate stops inflating at the limit itself).
+            self._message_size += len(payload) - counted
+            max_message_size = context.max_message_size
+            if max_message_size is not None and self._message_size > max_message_size:
+                raise _too_big(f"message of more than {max_message_size} bytes")
         return self._piece(header, payload, finished)
 
     def _drain(self, header: Header) -> Frame:
         """The next piece of output an extension held back (see :meth:`_through_extensions`)."""
         index = self._draining
         assert index is not None  # called only while draining
-        # _through_extensions() found the hooks on this extension.
-        extension = cast("_DrainingExtension", self.extensions[index])
-        result = extension.frame_inbound_drain(self)
+        extension = self.extensions[index]
+        result = extension.frame_inbound_drain(self.context)
         if isinstance(result, int):
-            raise _extension_failed(result)
+            raise _extension_failed(extension, result)
         if not extension.frame_inbound_pending():
             self._draining = None
         wire_done = self.payload_consumed == header.payload_len
@@ -753,11 +700,13 @@ class FrameDecoder:
         length or 64-bit length with the top bit set (section 5.2), the
         extensions' ``frame_inbound_header`` verdict and RSV bits no
         extension claimed (section 5.2), masking that does not match our
-        role (section 5.1). The extension hook is called once per frame.
+        role (section 5.1), then for data frames the fragmentation table and
+        the size limits (``_begin_data()``). The extension hook is called
+        once per frame.
 
         :returns: True if a header was consumed (sets ``header``,
             ``effective_opcode``), False if more bytes are needed.
-        :raises ParseFailed: code 1002, or the extension's close code.
+        :raises ParseFailed: code 1002, 1009, or the extension's close code.
         """
         buf = self._buf
         pos = self._pos
@@ -774,7 +723,7 @@ class FrameDecoder:
                 raise ParseFailed(msg)
             fin = bool(byte0 & FIN_MASK)
             payload_len = byte1 & PAYLOAD_LEN_MASK
-            if opcode in _CONTROL:
+            if opcode in CONTROL_OPCODES:
                 if not fin:
                     msg = "Invalid attempt to fragment control frame"
                     raise ParseFailed(msg)
@@ -807,76 +756,31 @@ class FrameDecoder:
             rsv = _RSV_TABLE[byte0 & _RSV_ALL]
             self.extension_processing(opcode, rsv, payload_len)
 
-            has_mask = bool(byte1 & MASK_MASK)
-            if has_mask and self.client:
-                msg = "client received unexpected masked frame"
+            if byte1 & MASK_MASK != self._mask_bit:
+                msg = "client received unexpected masked frame" if self.client else \
+                    "server received unexpected unmasked frame"
                 raise ParseFailed(msg)
-            if not has_mask and not self.client:
-                msg = "server received unexpected unmasked frame"
-                raise ParseFailed(msg)
-            if opcode not in _CONTROL:
-                self._check_size(opcode, fin, payload_len, rsv)
-            if has_mask:
+            if opcode not in CONTROL_OPCODES:
+                self._begin_data(byte0, opcode, payload_len, rsv is not _NO_RSV)
+            if self._mask_bit:
                 header_len += MASKING_KEY_LENGTH
                 if available < header_len:
-                    self._pending = (fin, rsv, opcode, payload_len, header_len, has_mask)
+                    self._pending = (fin, rsv, opcode, payload_len, header_len)
                     return False
         else:
-            fin, rsv, opcode, payload_len, header_len, has_mask = pending
+            fin, rsv, opcode, payload_len, header_len = pending
             if available < header_len:
                 return False
             self._pending = None
 
         end = pos + header_len
-        masking_key = bytes(buf[end - MASKING_KEY_LENGTH : end]) if has_mask else None
-        self._masking_key = masking_key
         self._pos = end
-
+        masking_key = bytes(buf[end - MASKING_KEY_LENGTH : end]) if self._mask_bit else None
         self.header = Header(fin, rsv, opcode, payload_len, masking_key)
         self.effective_opcode = opcode
-        self.payload_required = payload_len if opcode in _CONTROL else 0
+        self.payload_required = payload_len if opcode in CONTROL_OPCODES else 0
         self.payload_consumed = 0
         return True
-
-    def _too_big(self, what: str) -> ParseFailed:
-        return ParseFailed(f"{what} (RFC 6455 §10.4)", CloseReason.MESSAGE_TOO_BIG)
-
-    def _check_size(self, opcode: Opcode, fin: bool, payload_len: int, rsv: RsvBits = _NO_RSV) -> None:
-        """Apply the size limits to a data frame's header, before its payload.
-
-        A message whose first frame has an RSV bit set is transformed by an
-        extension (permessage-deflate: RSV1, RFC 7692 §6): its wire length
-        is not its size, so only its output is held to ``max_message_size``
-        (by the extension while inflating, and in :meth:`_through_extensions`);
-        its payload is streamed through the extension, never buffered whole.
-
-        :raises ParseFailed: code 1009 if the frame announces more than
-            ``max_frame_size`` or (untransformed messages) than is left of
-            ``max_message_size``;
-            code 1002 for a CONTINUATION frame with no message in progress
-            or a TEXT/BINARY frame inside one (RFC 6455 §5.4).
-        """
-        max_frame_size = self.max_frame_size
-        if max_frame_size is not None and payload_len > max_frame_size:
-            raise self._too_big(
-                f"frame header announces {payload_len} bytes, more than max_frame_size ({max_frame_size} bytes)"
-            )
-        continuation = opcode is Opcode.CONTINUATION
-        if continuation is not self._in_message:
-            # RFC 6455 §5.4, found at the header, whatever the frame's size.
-            msg = "unexpected CONTINUATION" if continuation else f"expected CONTINUATION, got {opcode!r}"
-            raise ParseFailed(msg)
-        wire = (self._message_wire if continuation else 0) + payload_len
-        self._message_wire = wire
-        if not continuation:
-            self._message_size = 0
-            self._message_transformed = rsv is not _NO_RSV
-        self._in_message = not fin
-        max_message_size = self.max_message_size
-        if max_message_size is not None and wire > max_message_size and not self._message_transformed:
-            raise self._too_big(
-                f"message of at least {wire} bytes, more than max_message_size ({max_message_size} bytes)"
-            )
 
     def extension_processing(
         self,
@@ -887,9 +791,10 @@ class FrameDecoder:
         """Run the extensions' ``frame_inbound_header`` hooks for one frame.
 
         :param payload_len: the frame's payload length in bytes.
-        :raises ParseFailed: with the extension's close code if a hook
-            returns one (a ``CloseReason`` or any int); code 1002 if an RSV bit is set that no
-            extension claimed (RFC 6455 section 5.2).
+        :raises ParseFailed: with the extension's close code and
+            ``failure_reason`` if a hook returns a code (a ``CloseReason``
+            or any int); code 1002 if an RSV bit is set that no extension
+            claimed (RFC 6455 section 5.2).
         """
         extensions = self.extensions
         if not extensions:
@@ -898,10 +803,11 @@ class FrameDecoder:
                 raise ParseFailed(msg)
             return
         rsv_used = [False, False, False]
+        context = self.context
         for extension in extensions:
-            result = extension.frame_inbound_header(self, opcode, rsv, payload_len)
+            result = extension.frame_inbound_header(context, opcode, rsv, payload_len)
             if isinstance(result, int):
-                raise _extension_failed(result)
+                raise _extension_failed(extension, result)
             for bit, used in enumerate(result):
                 if used:
                     rsv_used[bit] = True
@@ -948,10 +854,9 @@ class FrameProtocol:
         self._frame_decoder = FrameDecoder(
             self.client, self.extensions, max_message_size=max_message_size, max_frame_size=max_frame_size
         )
-        self._message_decoder = MessageDecoder()
+        # The UTF-8 decoder of the TEXT message being received in pieces.
+        self._text_decoder: IncrementalDecoder | None = None
         self._started = False
-        self._closed = False  # a Close frame was received
-        self._failed = False  # ParseFailed was raised
 
         self._outbound_opcode: Opcode | None = None
 
@@ -994,32 +899,30 @@ class FrameProtocol:
         Bytes received after a Close frame or after :class:`ParseFailed`
         are discarded (RFC 6455 section 5.5.1: nothing follows a Close).
         """
-        if self._closed or self._failed:
-            return
         self._frame_decoder.receive_bytes(data)
 
     def received_frames(self) -> Generator[Frame, None, None]:
         """Yield the frames (and pieces of data frames) parsed so far.
 
-        Data frames come out of :class:`MessageDecoder` (TEXT payloads as
-        ``str``, message opcode on every piece); PING/PONG payloads are
-        bytes; a CLOSE frame's payload is ``(code, reason)`` and ends
-        parsing: no frame is produced after it.
+        Data frames carry their message's opcode (TEXT or BINARY) on every
+        piece, TEXT payloads as ``str`` (decoded incrementally, RFC 6455
+        §8.1); PING/PONG payloads are bytes; a CLOSE frame's payload is
+        ``(code, reason)`` and ends parsing: no frame is produced after it.
 
         :raises ParseFailed: when the received bytes violate RFC 6455. The
             exception's ``code`` is the close code to send. Afterwards this
             generator yields nothing, whatever is received.
         """
-        next_frame = self._next_frame
+        next_frame = self.next_frame
         while True:
             frame = next_frame()
             if frame is None:
                 return
             yield frame
 
-    def _next_frame(self) -> Frame | None:
+    def next_frame(self) -> Frame | None:
         """The next frame :meth:`received_frames` yields, or None (more bytes needed,
-        or a Close was received, or parsing failed).
+        or parsing stopped after a Close frame or a failure).
 
         :raises ParseFailed: as :meth:`received_frames`.
         """
@@ -1027,23 +930,52 @@ class FrameProtocol:
             # As wsproto: drop extensions disabled since construction.
             self._started = True
             self.extensions = [ext for ext in self.extensions if ext.enabled()]
-        if self._closed or self._failed:
-            return None
+        decoder = self._frame_decoder
         try:
-            frame = self._frame_decoder.process_buffer()
+            frame = decoder.process_buffer()
             if frame is None:
                 return None
             opcode = frame.opcode
-            if opcode not in _CONTROL:
-                return self._message_decoder.process_frame(frame)
-            if opcode is Opcode.CLOSE:
-                frame = self._process_close(frame)
-                self._closed = True
-            return frame
+            if frame.frame_finished:
+                # Fast cases: a whole TEXT message, a BINARY frame's only piece.
+                if opcode is Opcode.TEXT and frame.message_finished:
+                    if TYPE_CHECKING:  # a data frame's payload is bytes (FrameDecoder); no cast() call here
+                        assert isinstance(frame.payload, bytes)
+                    try:
+                        return Frame(opcode, frame.payload.decode("utf-8"), True, True)
+                    except UnicodeDecodeError as exc:
+                        raise ParseFailed(str(exc), CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
+                if opcode is Opcode.BINARY:
+                    return frame
+            if opcode in CONTROL_OPCODES:
+                if opcode is Opcode.CLOSE:
+                    frame = self._process_close(frame)
+                    decoder.stop()
+                return frame
+            if opcode is Opcode.BINARY or (opcode is _CONTINUATION and decoder.message_opcode is Opcode.BINARY):
+                # The message's opcode on every piece; the message ends with its last frame's last piece.
+                finished = frame.frame_finished and frame.message_finished
+                if opcode is Opcode.BINARY and finished is frame.message_finished:
+                    return frame
+                return Frame(Opcode.BINARY, frame.payload, frame.frame_finished, finished)
+            return self._text_piece(frame)
         except ParseFailed:
-            self._failed = True
-            self._frame_decoder._fail()
+            decoder.stop()
             raise
+
+    def _text_piece(self, frame: Frame) -> Frame:
+        """A piece of a TEXT message from the decoder, its payload decoded as UTF-8 (RFC 6455 §8.1)."""
+        finished = frame.frame_finished and frame.message_finished
+        if TYPE_CHECKING:  # a data frame's payload is bytes (FrameDecoder); no cast() call here
+            assert isinstance(frame.payload, bytes)
+        text_decoder = self._text_decoder
+        if frame.opcode is Opcode.TEXT:  # the message's first piece (not its only one: see next_frame())
+            text_decoder = self._text_decoder = getincrementaldecoder("utf-8")()
+        assert text_decoder is not None  # FrameDecoder delivered this message's first piece before
+        text = decode_text_piece(text_decoder, frame.payload, finished)
+        if finished:
+            self._text_decoder = None
+        return Frame(Opcode.TEXT, text, frame.frame_finished, finished)
 
     # -- sending -----------------------------------------------------------
 
@@ -1155,8 +1087,9 @@ class FrameProtocol:
         extensions = self.extensions
         if extensions:
             rsv = _NO_RSV
+            context = self._frame_decoder.context
             for extension in reversed(extensions):
-                rsv, payload = extension.frame_outbound(self, opcode, rsv, bytes(payload), fin)
+                rsv, payload = extension.frame_outbound(context, opcode, rsv, bytes(payload), fin)
             byte0 = self._make_fin_rsv_opcode(fin, rsv, opcode)
         else:
             byte0 = opcode | FIN_MASK if fin else opcode
@@ -1172,7 +1105,7 @@ class FrameProtocol:
             if length <= MAX_PAYLOAD_NORMAL:
                 return b"".join((_HEADER_SHORT.pack(byte0, length), payload))
             byte1 = 0
-        if opcode in _CONTROL:
+        if opcode in CONTROL_OPCODES:
             msg = "payload too long for control frame"
             raise ValueError(msg)
         if length <= MAX_PAYLOAD_TWO_BYTE:
@@ -1186,3 +1119,6 @@ class FrameProtocol:
             return b"".join((header, masking_key, _mask(payload, masking_key)))
         return b"".join((header, payload))
 
+
+# wsproto's names that wsspec's receive path does not use (see the module docstring).
+from ._wsproto_compat import NULL_MASK, Buffer, MessageDecoder, XorMaskerNull, XorMaskerSimple  # noqa: E402

@@ -28,7 +28,7 @@ from ._generated.framing import MASKING_KEY_LENGTH
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["BACKEND", "mask", "mask_python", "new_masking_key"]
+__all__ = ["BACKEND", "mask", "mask_python", "new_masking_key", "rotate_key"]
 
 # Payloads shorter than this are masked with one big-integer XOR, longer ones
 # with four strided ``bytes.translate`` passes (measured crossover on CPython
@@ -64,6 +64,18 @@ def mask_python(data: bytes | bytearray | memoryview, key: bytes | bytearray) ->
     for i in range(MASKING_KEY_LENGTH):
         out[i::MASKING_KEY_LENGTH] = out[i::MASKING_KEY_LENGTH].translate(_XOR_TABLE[key[i]])
     return bytes(out)
+
+
+def rotate_key(key: bytes, offset: int) -> bytes:
+    """The masking key to continue with after ``offset`` payload bytes (RFC 6455 §5.3: byte ``j``
+    of the payload is XORed with key byte ``j MOD 4``).
+
+    :param key: a frame's 4-byte masking key.
+    :param offset: payload bytes already (un)masked with it, any int >= 0.
+    :returns: ``key`` rotated left by ``offset % 4`` bytes (``key`` itself when that is 0).
+    """
+    offset %= MASKING_KEY_LENGTH
+    return key[offset:] + key[:offset] if offset else key
 
 
 def _speedups_disabled() -> bool:

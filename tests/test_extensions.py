@@ -421,3 +421,43 @@ def test_pmd_connection_does_not_touch_frames_until_negotiated() -> None:
     conn = Connection(ConnectionType.SERVER, extensions=[pmd])
     data = conn.send(TextMessage("abc"))
     assert data == b"\x81\x03abc"  # RSV1 clear, payload uncompressed
+
+
+def test_every_hook_the_frame_layer_calls_is_declared_with_a_default() -> None:
+    """Issue 11: the decoder and encoder call only hooks declared on Extension."""
+    ext = Minimal()
+    assert ext.frame_inbound_pending() is False
+    assert ext.frame_inbound_drain(None) == b""  # type: ignore[arg-type]
+    assert ext.failure_reason is None
+    for hook in ("frame_inbound_header", "frame_inbound_payload_data", "frame_inbound_pending",
+                 "frame_inbound_drain", "frame_inbound_complete", "frame_outbound"):
+        doc = getattr(Extension, hook).__doc__
+        assert doc and "RFC" in doc, hook
+
+
+def test_failure_reason_becomes_the_close_reason() -> None:
+    """One error channel: a hook returns the close code and says why in failure_reason."""
+
+    class Refusing(Extension):
+        name = "x-refusing"
+
+        def enabled(self) -> bool:
+            return True
+
+        def offer(self) -> bool:
+            return True
+
+        def frame_inbound_payload_data(self, proto, data):  # type: ignore[no-untyped-def]
+            assert isinstance(proto, FrameContext) and proto.client is False
+            self.failure_reason = "no payload allowed"
+            return 1008
+
+    from wsspec.frame_protocol import FrameContext, FrameProtocol, ParseFailed
+
+    ext = Refusing()
+    proto = FrameProtocol(False, [ext])
+    proto.receive_bytes(bytes([0x82, 0x81]) + b"\x00\x00\x00\x00" + b"x")
+    with pytest.raises(ParseFailed) as info:
+        list(proto.received_frames())
+    assert info.value.code == 1008 and str(info.value) == "no payload allowed"
+    assert ext.failure_reason is None

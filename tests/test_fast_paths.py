@@ -46,7 +46,7 @@ def _frames(seed: int) -> bytes:
 
 def _state(decoder: FrameDecoder) -> tuple:
     return (decoder.header, decoder.effective_opcode, decoder.payload_required, decoder.payload_consumed,
-            decoder._in_message, decoder._message_wire, decoder._message_size, decoder._pending)
+            decoder._message_open, decoder.message_opcode, decoder._message_size, decoder._pending)
 
 
 @pytest.mark.parametrize("seed", range(5))

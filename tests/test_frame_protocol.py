@@ -1188,13 +1188,13 @@ def test_extension_inbound_hooks():
     headers = [c for c in ext.calls if c[0] == "header"]
     # Called once per frame, even with the header split byte by byte.
     assert headers == [
-        ("header", "FrameDecoder", Opcode.TEXT, RsvBits(True, False, False), 2),
-        ("header", "FrameDecoder", Opcode.CONTINUATION, RsvBits(False, False, False), 2),
+        ("header", "FrameContext", Opcode.TEXT, RsvBits(True, False, False), 2),
+        ("header", "FrameContext", Opcode.CONTINUATION, RsvBits(False, False, False), 2),
     ]
     payloads = [c[2] for c in ext.calls if c[0] == "payload"]
     assert b"".join(payloads) == b"abcd"
     completes = [c for c in ext.calls if c[0] == "complete"]
-    assert completes == [("complete", "FrameDecoder", False), ("complete", "FrameDecoder", True)]
+    assert completes == [("complete", "FrameContext", False), ("complete", "FrameContext", True)]
 
 
 def test_extension_hook_order_matches_wsproto():
@@ -1233,8 +1233,8 @@ def test_extension_outbound_order_and_rsv():
     s = FrameProtocol(False, [a, b])
     wire = s.send_data(b"x", fin=False)
     # Called in reverse order: b first, then a.
-    assert b.calls == [("outbound", "FrameProtocol", Opcode.BINARY, RsvBits(False, False, False), b"x", False)]
-    assert a.calls == [("outbound", "FrameProtocol", Opcode.BINARY, RsvBits(True, False, False), b"xB", False)]
+    assert b.calls == [("outbound", "FrameContext", Opcode.BINARY, RsvBits(False, False, False), b"x", False)]
+    assert a.calls == [("outbound", "FrameContext", Opcode.BINARY, RsvBits(True, False, False), b"xB", False)]
     assert wire == b"\x42\x03xBA"
     ref = wfp.FrameProtocol(False, [FakeExtension(tag=b"A"), FakeExtension(tag=b"B")])
     assert wire == ref.send_data(b"x", fin=False)
@@ -1370,3 +1370,48 @@ def test_large_masked_frame_split_in_chunks():
         for f in s.received_frames():
             received += f.payload
     assert received == payload
+
+
+# ---------------------------------------------------------------------------
+# the receive path has one owner (issue 11)
+# ---------------------------------------------------------------------------
+
+
+def test_decoder_fragmentation_lookup_is_the_generated_table() -> None:
+    """FrameDecoder's per-byte lookup is derived from FRAGMENTATION, key for key."""
+    for message_open in (False, True):
+        for opcode in gen_opcodes.DATA_OPCODES:
+            for fin in (False, True):
+                byte0 = (0x80 if fin else 0) | int(opcode)
+                assert fp._FRAGMENT_NEXT[message_open][byte0] == gen_opcodes.FRAGMENTATION.get(
+                    (message_open, opcode, fin)), (message_open, opcode, fin)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_decoder_fragmentation_errors_carry_the_generated_reason(fast: bool) -> None:
+    """Both the fast path (whole small frame) and the general path (split header) fail
+    invalid sequences with 1002 and the table's reason (RFC 6455 §5.4)."""
+    for message_open, opcode in gen_opcodes.FRAGMENTATION_ERRORS:
+        decoder = FrameDecoder(client=True)
+        wire = (bytes([0x01, 0x01]) + b"a") if message_open else b""  # TEXT without FIN: opens a message
+        wire += bytes([0x80 | int(opcode), 0x01]) + b"b"
+        if fast:
+            decoder.receive_bytes(wire)
+        else:
+            for i in range(len(wire)):
+                decoder.receive_bytes(wire[i:i + 1])
+        with pytest.raises(ParseFailed) as info:
+            for _ in range(6):
+                decoder.process_buffer()
+        assert info.value.code == CloseReason.PROTOCOL_ERROR
+        assert str(info.value).startswith(gen_opcodes.FRAGMENTATION_ERRORS[(message_open, opcode)])
+        assert decoder.stopped and decoder.process_buffer() is None
+
+
+def test_frame_protocol_stops_through_the_decoder_after_close() -> None:
+    proto = FrameProtocol(client=True, extensions=[])
+    proto.receive_bytes(bytes([0x88, 0x02]) + struct.pack("!H", 1000) + bytes([0x81, 0x01]) + b"x")
+    frames = list(proto.received_frames())
+    assert [f.opcode for f in frames] == [Opcode.CLOSE]
+    assert proto.next_frame() is None
+    assert proto._frame_decoder.stopped

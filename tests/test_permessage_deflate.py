@@ -1407,13 +1407,19 @@ def test_hooks_called_directly_follow_wsprotos_contract() -> None:
     assert ext.frame_inbound_payload_data(proto, b"\xaa\xa8\xc0\n\x00\x00") is CloseReason.MESSAGE_TOO_BIG
 
 
-def test_wsspecs_frame_decoder_gets_parse_failed_with_a_reason() -> None:
+def test_hooks_return_the_code_and_the_decoder_raises_parse_failed_with_the_reason() -> None:
+    """One error channel: the hook returns the code (to any caller) and sets failure_reason;
+    wsspec's FrameDecoder turns both into ParseFailed, so the Close frame carries the reason."""
     ext = PerMessageDeflate()
     ext._enabled = True
     decoder = FrameDecoder(True, [ext])
+    assert ext.frame_inbound_header(decoder, Opcode.PING, RSV1, 0) is CloseReason.PROTOCOL_ERROR
+    assert ext.failure_reason is not None and "RFC 7692 §6" in ext.failure_reason
+    decoder.receive_bytes(frame(0x9, b"", rsv1=True, masked=False))
     with pytest.raises(ParseFailed) as info:
-        ext.frame_inbound_header(decoder, Opcode.PING, RSV1, 0)
+        decoder.process_buffer()
     assert info.value.code == CloseReason.PROTOCOL_ERROR and "RFC 7692 §6" in str(info.value)
+    assert ext.failure_reason is None  # read and cleared by the decoder
 
 
 def test_offer_is_wsprotos() -> None:
@@ -1432,3 +1438,29 @@ def test_zlib_objects_assigned_before_first_use_are_adopted() -> None:
     proto = FrameProtocol(False, [ext])
     ext.frame_outbound(proto, Opcode.TEXT, NO_RSV, b"hello", True)
     assert ext._compressor is compressor and ext._decompressor is decompressor
+
+
+@pytest.mark.parametrize("no_context_takeover", [False, True])
+@pytest.mark.parametrize("pieces", [1, 2, 3])
+@pytest.mark.parametrize("delta", [-1, 0, 1])
+def test_exact_multiple_of_inflate_chunk_size_ends_on_its_last_piece(pieces: int, delta: int,
+                                                                       no_context_takeover: bool) -> None:
+    """A message inflating to k * INFLATE_CHUNK_SIZE bytes ends with its last full piece
+    (message_finished=True), not with an extra empty piece; sizes next to it are unchanged."""
+    from wsspec.extensions import INFLATE_CHUNK_SIZE
+
+    size = pieces * INFLATE_CHUNK_SIZE + delta
+    for payload in (bytes(size), random.Random(size).randbytes(size)):
+        sender = PerMessageDeflate(client_no_context_takeover=no_context_takeover)
+        receiver = PerMessageDeflate(client_no_context_takeover=no_context_takeover)
+        sender._enabled = receiver._enabled = True
+        client, server = FrameProtocol(True, [sender]), FrameProtocol(False, [receiver])
+        for _ in range(2):  # a second message: the window (or its reset) carries over correctly
+            server.receive_bytes(client.send_data(payload))
+            frames = list(server.received_frames())
+            assert b"".join(f.payload for f in frames) == payload  # type: ignore[misc]  # bytes payloads (BINARY)
+            assert all(f.payload for f in frames), [len(f.payload) for f in frames]
+            assert [f.message_finished for f in frames] == [False] * (len(frames) - 1) + [True]
+            assert all(len(f.payload) <= INFLATE_CHUNK_SIZE for f in frames)
+            expected = -(-size // INFLATE_CHUNK_SIZE)  # ceil: the pieces the output needs, no more
+            assert len(frames) == expected
