@@ -138,17 +138,12 @@ class HandshakeSpec:
 
 @dataclass
 class PermessageDeflateSpec:
-    """spec/permessage_deflate.yaml: RFC 7692's name, window bits, tail, parameters, header grammar, negotiation."""
+    """spec/permessage_deflate.yaml: RFC 7692's name, window bits, tail and parameters."""
 
     name: Entry | None = None
     window: Entry | None = None
     tail: Entry | None = None
     parameters: list[Entry] = field(default_factory=list)
-    header: Entry | None = None
-    initial: str = ""
-    states: list[Entry] = field(default_factory=list)
-    inputs: list[Input] = field(default_factory=list)
-    transitions: list[Transition] = field(default_factory=list)
 
 
 @dataclass
@@ -527,46 +522,18 @@ def _is_token(text: str, symbols: str) -> bool:
     return bool(text) and all(c.isascii() and (c.isalnum() or c in symbols) for c in text)
 
 
+#: The token characters besides letters and digits (RFC 7230 §3.2.6 tchar): extension and
+#: parameter names must be tokens of the Sec-WebSocket-Extensions grammar (RFC 6455 §9.1).
+TOKEN_SYMBOLS = "!#$%&'*+-.^_`|~"
+
+
 def _load_permessage_deflate(spec: Spec, doc: Located) -> None:
-    symbols = _load_pmd_header(spec, doc)  # first: names below must be tokens of its grammar
     name = doc.section("name", str)
-    if not _is_token(name, symbols):
+    if not _is_token(name, TOKEN_SYMBOLS):
         raise doc.error(doc.data.key_lines["name"], f"'name' is {name!r}; expected a token (RFC 7230 §3.2.6)")
     spec.permessage_deflate.name = Entry("name", name, "", one_line(doc.section("name_rfc", str)))
     _load_pmd_window_and_tail(spec, doc)
-    _load_pmd_parameters(spec, doc, symbols)
-    _load_pmd_negotiation(spec, doc)
-
-
-def _load_pmd_header(spec: Spec, doc: Located) -> str:
-    """The Sec-WebSocket-Extensions grammar; returns its token symbols."""
-    # The header grammar first: names below must be tokens of it.
-    header = _mapping(doc, "extension_header", {
-        "token_symbols": req(str), "list_separator": req(str), "parameter_separator": req(str),
-        "value_separator": req(str), "quote": req(str), "escape": req(str), "whitespace": req(str), **DOC,
-    })
-    symbols = header["token_symbols"]
-    for char in symbols:
-        if not char.isascii() or char.isalnum() or not char.isprintable() or char.isspace():
-            raise doc.error(header.key_lines["token_symbols"], f"extension_header: token_symbols has {char!r}; "
-                            "expected visible ASCII punctuation (letters and digits are always token characters)")
-    delimiters = ("list_separator", "parameter_separator", "value_separator", "quote", "escape")
-    seen: dict[str, str] = {}
-    for key in delimiters:
-        value = header[key]
-        if len(value) != 1 or not value.isascii() or value.isalnum() or value in symbols or value.isspace():
-            raise doc.error(header.key_lines[key], f"extension_header: {key} is {value!r}; expected one ASCII "
-                            "character that is not a letter, digit, space or token symbol")
-        if value in seen:
-            raise doc.error(header.key_lines[key], f"extension_header: {key} is {value!r}, already {seen[value]}; "
-                            "expected a different character for each delimiter")
-        seen[value] = key
-    if not header["whitespace"] or any(c not in " \t" for c in header["whitespace"]):
-        raise doc.error(header.key_lines["whitespace"], f"extension_header: whitespace is {header['whitespace']!r}; "
-                        "expected space and/or tab (RFC 7230 OWS)")
-    spec.permessage_deflate.header = Entry("extension_header", None, one_line(header["doc"]), one_line(header["rfc"]),
-                            {k: header[k] for k in ("token_symbols", "whitespace", *delimiters)})
-    return symbols
+    _load_pmd_parameters(spec, doc, TOKEN_SYMBOLS)
 
 
 def _load_pmd_window_and_tail(spec: Spec, doc: Located) -> None:
@@ -626,33 +593,6 @@ def _load_pmd_parameters(spec: Spec, doc: Located, symbols: str) -> None:
     spec.permessage_deflate.parameters = _entries(records, value_key="name",
                                    extra_keys=("sender", "kind", "offer", "response", "response_needs_offer"))
 
-
-def _load_pmd_negotiation(spec: Spec, doc: Located) -> None:
-    sides = [t.name for t in spec.connection.types]
-    states = doc.records("states", {"name": req(str), **DOC})
-    _unique(doc, states, "name", "state")
-    for index, (record, _) in enumerate(states):
-        if not record["name"].isidentifier() or record["name"] != record["name"].upper():
-            raise doc.error(record.key_lines["name"], f"states[{index}]: name {record['name']!r}; expected an "
-                            "uppercase identifier")
-    spec.permessage_deflate.states = _entries(states, value_key="name")
-    names = [s.name for s in spec.permessage_deflate.states]
-    initial = doc.section("initial", str)
-    if initial not in names:
-        raise doc.error(doc.data.key_lines["initial"], f"'initial' names undeclared state {initial!r}; expected one "
-                        f"of {', '.join(names)}")
-    spec.permessage_deflate.initial = initial
-    spec.permessage_deflate.inputs = _load_inputs(doc, sided=True, sides=sides)
-    spec.permessage_deflate.transitions = _load_transitions(doc, names, spec.permessage_deflate.inputs, sides)
-    reached = {initial} | {t.target for t in spec.permessage_deflate.transitions}
-    for record, line in zip(doc.data["states"], doc.data["states"].item_lines):
-        if record["name"] not in reached:
-            raise doc.error(line, f"state {record['name']} is reached by no transition; expected a transition "
-                                  f"with 'to: {record['name']}'")
-    used = {t.input for t in spec.permessage_deflate.transitions}
-    for record, line in zip(doc.data["inputs"], doc.data["inputs"].item_lines):
-        if record["name"] not in used:
-            raise doc.error(line, f"input {record['name']} is used by no transition; expected at least one")
 
 def _check_reachable(spec: Spec, docs: dict[str, Located]) -> None:
     reached = {spec.connection.initial_state}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import string
 from collections import defaultdict
 from pathlib import Path
 
@@ -155,10 +154,7 @@ def _render_modules(spec: Spec, emit: _Emitter) -> None:
     emit("generated/handshake.py", "handshake.py.j2", [src["handshake.yaml"], src["connection.yaml"]],
          hs=type("HS", (), spec.handshake.constants),
          input_const={i.name: i.const for i in spec.handshake.inputs})
-    pmd = spec.permessage_deflate
-    token_chars = "".join(sorted(set(string.ascii_letters + string.digits + pmd.header.token_symbols)))
     emit("generated/permessage_deflate.py", "permessage_deflate.py.j2", _pmd_sources(spec),
-         token_chars=token_chars, input_const={i.name: i.const for i in pmd.inputs},
          value_rules=PMD_VALUE_RULES, kinds=PMD_KINDS)
 
 
@@ -196,13 +192,6 @@ def _render_diagrams(spec: Spec, emit: _Emitter) -> None:
     emit("diagrams/fragmentation.dot", "fragmentation.dot.j2", [src["opcodes.yaml"]],
          edges=_fragmentation_edges(spec))
 
-    pmd = spec.permessage_deflate
-    pmd_states = {s.name: s for s in pmd.states}
-    pmd_sides = _sided_graph(spec, pmd.transitions, pmd.inputs, pmd.initial,
-                             lambda name: {"doc": pmd_states[name].doc})
-    emit("diagrams/permessage_deflate.dot", "permessage_deflate.dot.j2", _pmd_sources(spec),
-         sides=pmd_sides, initial=pmd.initial)
-
 
 def _fragmentation_edges(spec: Spec) -> list[dict]:
     """The fragmentation table (RFC 6455 §5.4) as one edge per (from, to), labelled with opcodes and FIN."""
@@ -227,8 +216,7 @@ def _render_docs(spec: Spec, emit: _Emitter) -> None:
     emit("docs/protocol/framing.rst", "framing.rst.j2", [src["opcodes.yaml"], src["framing.yaml"]])
     emit("docs/protocol/close_codes.rst", "close_codes.rst.j2", [src["close_codes.yaml"]],
          send_no_code=SEND_NO_CODE)
-    emit("docs/protocol/permessage_deflate.rst", "permessage_deflate.rst.j2", _pmd_sources(spec),
-         pmd_inputs={i.name: i for i in spec.permessage_deflate.inputs})
+    emit("docs/protocol/permessage_deflate.rst", "permessage_deflate.rst.j2", _pmd_sources(spec))
 
 
 def svg_path(dot_path: str) -> str:

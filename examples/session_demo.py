@@ -76,7 +76,7 @@ def main() -> int:
     root = Path(__file__).resolve().parent.parent
     print()
     print("Session complete. The protocol these events followed is drawn from spec/ in:")
-    for name in ("connection", "handshake", "fragmentation", "permessage_deflate"):
+    for name in ("connection", "handshake", "fragmentation"):
         print(f"  {root / 'diagrams' / (name + '.svg')}")
     return 0
 

@@ -42,9 +42,6 @@ class RsvBits(NamedTuple):
     rsv3: bool
 
 
-#: The RSV masks in RsvBits field order.
-RSV_MASKS = (RSV1_MASK, RSV2_MASK, RSV3_MASK)
-
 # 7-bit length form: Lengths 0 to 125 are written in the 7-bit field itself. (RFC 6455 §5.2)
 MAX_PAYLOAD_NORMAL = 125
 

@@ -39,14 +39,8 @@ class Opcode(IntEnum):
         return bool(self & CONTROL_BIT)
 
 
-#: Opcodes of data frames (RFC 6455 §5.6).
-DATA_OPCODES = frozenset({Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY})
-
 #: Opcodes of control frames (RFC 6455 §5.5).
 CONTROL_OPCODES = frozenset({Opcode.CLOSE, Opcode.PING, Opcode.PONG})
-
-#: Opcode values reserved for future use; receiving one fails the connection (RFC 6455 §5.2).
-RESERVED_OPCODES = frozenset({0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf})
 
 #: Fragmentation (RFC 6455 §5.4): (message open, data opcode, FIN) -> whether a
 #: message is open after the frame. A data frame that is not a key here fails

@@ -54,7 +54,6 @@ from ._generated.permessage_deflate import (
     DEFAULT_WINDOW_BITS,
     EXTENSION_NAME,
     KIND_MAX_WINDOW_BITS,
-    LIST_SEPARATOR,
     MAX_WINDOW_BITS,
     MIN_WINDOW_BITS,
     PARAMETERS,

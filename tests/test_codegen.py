@@ -44,7 +44,6 @@ OUTPUT_SOURCES: dict[str, tuple[str, ...]] = {
     "diagrams/fragmentation.dot": ("spec/opcodes.yaml",),
     "diagrams/handshake.dot": ("spec/handshake.yaml", "spec/connection.yaml"),
     "generated/permessage_deflate.py": ("spec/permessage_deflate.yaml", "spec/connection.yaml"),
-    "diagrams/permessage_deflate.dot": ("spec/permessage_deflate.yaml", "spec/connection.yaml"),
     "docs/protocol/connection.rst": ("spec/connection.yaml",),
     "docs/protocol/handshake.rst": ("spec/handshake.yaml", "spec/connection.yaml"),
     "docs/protocol/framing.rst": ("spec/opcodes.yaml", "spec/framing.yaml"),
@@ -55,7 +54,6 @@ SVG_SOURCES = {
     "diagrams/connection.svg": "diagrams/connection.dot",
     "diagrams/fragmentation.svg": "diagrams/fragmentation.dot",
     "diagrams/handshake.svg": "diagrams/handshake.dot",
-    "diagrams/permessage_deflate.svg": "diagrams/permessage_deflate.dot",
 }
 ALL_OUTPUTS = frozenset(OUTPUT_SOURCES) | frozenset(SVG_SOURCES)
 #: The folders the generator writes (docs/protocol: the protocol reference pages).
@@ -379,45 +377,6 @@ def test_deflate_parameter_doc_change_regenerates_only_its_module(tmp_path):
     assert f"#: {new_doc} (RFC 7692 §7.1.1.1)\nSERVER_NO_CONTEXT_TAKEOVER = 'server_no_context_takeover'" in text
 
 
-def test_deflate_negotiation_change_redraws_its_diagram(tmp_path):
-    root = copy_repo(tmp_path)
-    edit(root / "spec" / "permessage_deflate.yaml",
-         "  - {side: SERVER, from: IDLE, on: offers_exhausted, to: DECLINED}\n",
-         "  - {side: SERVER, from: IDLE, on: offers_exhausted, to: DECLINED}\n"
-         "  - {side: SERVER, from: ENABLED, on: receive_unacceptable_offer, to: stay}\n")
-    before = outputs_in(root)
-
-    result = run_codegen("--spec", root / "spec", "--out", root)
-
-    assert result.returncode == 0, result.stderr
-    assert changed_files(before, outputs_in(root)) == {
-        "generated/permessage_deflate.py",
-        "diagrams/permessage_deflate.dot",
-        "diagrams/permessage_deflate.svg",
-        "docs/protocol/permessage_deflate.rst",
-    }
-    py = (root / "generated" / "permessage_deflate.py").read_text(encoding="utf-8")
-    assert ("(ConnectionType.SERVER, NegotiationState.ENABLED, RECEIVE_UNACCEPTABLE_OFFER): "
-            "NegotiationState.ENABLED,") in py
-    dot = (root / "diagrams" / "permessage_deflate.dot").read_text(encoding="utf-8")
-    assert re.search(r'^    SERVER_ENABLED -> SERVER_ENABLED \[label="receive unacceptable offer', dot, re.M)
-    svg = (root / "diagrams" / "permessage_deflate.svg").read_text(encoding="utf-8")
-    assert "<title>SERVER_ENABLED&#45;&gt;SERVER_ENABLED</title>" in svg
-    assert svg_stamp(svg) == ("diagrams/permessage_deflate.dot", hashlib.sha256(dot.encode()).hexdigest())
-    assert run_codegen("--check", "--spec", root / "spec", "--out", root).returncode == 0
-
-
-def test_deflate_diagram_draws_every_negotiation_step():
-    dot = (REPO / "diagrams" / "permessage_deflate.dot").read_text(encoding="utf-8")
-    svg = (REPO / "diagrams" / "permessage_deflate.svg").read_text(encoding="utf-8")
-    for edge in ("CLIENT_IDLE -> CLIENT_OFFERED", "CLIENT_OFFERED -> CLIENT_ENABLED",
-                 "CLIENT_OFFERED -> CLIENT_DECLINED", "SERVER_IDLE -> SERVER_ENABLED",
-                 "SERVER_IDLE -> SERVER_IDLE", "SERVER_IDLE -> SERVER_DECLINED"):
-        assert f"    {edge} [" in dot, edge
-        assert f"<title>{edge.replace(' -> ', '&#45;&gt;')}</title>" in svg, edge
-    assert re.search(r"CLIENT_OFFERED -> CLIENT_FAILED \[.*style=dashed\]", dot)  # the error path
-
-
 # --- 6. broken specs ---------------------------------------------------------------
 
 # (file, old text, new text, the part of the new text on the offending line,
@@ -590,20 +549,6 @@ BROKEN = {
         "name: permessage deflate\n",
         "name: permessage deflate",
         ["'name' is 'permessage deflate'", "expected a token"],
-    ),
-    "deflate-transition-to-undeclared-state": (
-        "permessage_deflate.yaml",
-        "  - {side: CLIENT, from: IDLE, on: send_offer, to: OFFERED}\n",
-        "  - {side: CLIENT, from: IDLE, on: send_offer, to: OFERED}\n",
-        "to: OFERED}",
-        ["'to' names undeclared state 'OFERED'", "expected one of IDLE, OFFERED, ENABLED"],
-    ),
-    "deflate-unused-input": (
-        "permessage_deflate.yaml",
-        "  - {side: SERVER, from: IDLE, on: offers_exhausted, to: DECLINED}\n",
-        "",
-        "- name: offers_exhausted",
-        ["input offers_exhausted is used by no transition", "expected at least one"],
     ),
 }
 
