@@ -46,7 +46,7 @@ from .events import (
     TextMessage,
 )
 from .frame_protocol import FrameProtocol, ParseFailed
-from .utilities import InvalidEventError, InvalidEventTypeError, LocalProtocolError
+from .utilities import InvalidEventError, InvalidEventTypeError, LocalProtocolError, hand_out
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -306,17 +306,8 @@ class Connection:
         """
         queued = self._events
         if queued:
-            # Hand out the queue by index (pop(0) would be quadratic in a
-            # long queue); what a caller leaves unread stays queued.
             self._events = []
-            index = 0
-            try:
-                while index < len(queued):
-                    index += 1
-                    yield queued[index - 1]
-            finally:
-                if index < len(queued):
-                    self._events = queued[index:] + self._events
+            yield from hand_out(queued, self._requeue)
         # Then the events of the frames parsed so far, applying each transition.
         if self._state not in PARSE_STATES:
             return
@@ -350,6 +341,9 @@ class Connection:
                     return  # nothing after a Close frame is read (RFC 6455 §5.5.1)
         except ParseFailed as exc:
             yield self._protocol_error(exc)
+
+    def _requeue(self, unread: list[Event]) -> None:
+        self._events = unread + self._events
 
     def _protocol_error(self, exc: ParseFailed) -> CloseConnection:
         """Apply the spec's protocol_error transition; queue the Close we owe."""

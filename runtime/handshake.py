@@ -76,6 +76,7 @@ from .utilities import (
     RemoteProtocolError,
     generate_accept_token,
     generate_nonce,
+    hand_out,
     split_comma_header,
 )
 
@@ -442,20 +443,13 @@ class H11Handshake:
 
     def events(self) -> Generator[Event, None, None]:
         """Yield, oldest first, the events produced by received data."""
-        # Hand out the queue by index (pop(0) would be quadratic in a long
-        # queue; a deque is 10x the size of a list on an idle connection).
-        # Events queued while the caller iterates are handed out too; what
-        # it leaves unread stays queued.
+        # Events queued while the caller iterates are handed out too.
         while self._events:
             queued, self._events = self._events, []
-            index = 0
-            try:
-                while index < len(queued):
-                    index += 1
-                    yield queued[index - 1]
-            finally:
-                if index < len(queued):
-                    self._events = queued[index:] + self._events
+            yield from hand_out(queued, self._requeue)
+
+    def _requeue(self, unread: list[Event]) -> None:
+        self._events = unread + self._events
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(client={self.client}, state={self.state})"

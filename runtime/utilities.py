@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ._generated.handshake import ACCEPT_GUID, NONCE_BYTES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Generator, Iterable
 
     from .events import Event
 
@@ -115,3 +115,20 @@ def generate_accept_token(token: bytes) -> bytes:
     ``bytes``): base64(SHA-1(key + GUID)). RFC 6455 §4.2.2.
     """
     return base64.b64encode(hashlib.sha1(token + ACCEPT_GUID).digest())
+
+
+def hand_out(queued: list[Event], give_back: Callable[[list[Event]], None]) -> Generator[Event, None, None]:
+    """
+    Yield the events of ``queued`` oldest first, by index (``pop(0)`` would be
+    quadratic in a long queue, and a deque is 10x the size of a list on an
+    idle connection); what the caller leaves unread goes back through
+    ``give_back``, so it stays queued for the next ``events()``.
+    """
+    index = 0
+    try:
+        while index < len(queued):
+            index += 1
+            yield queued[index - 1]
+    finally:
+        if index < len(queued):
+            give_back(queued[index:])

@@ -14,31 +14,13 @@ import pytest
 
 from tests.bench import deflate_settings as ds
 
+from tests.test_bench_modes_smoke import _tables
+
 REPO = Path(__file__).resolve().parents[1]
 NUMBER = r"[0-9][0-9,]*(?:\.[0-9]+)?"
 US = re.compile(rf"^{NUMBER}(?: \({NUMBER}–{NUMBER}\))?$")
 SIZE = re.compile(rf"^{NUMBER} (?:B|KiB)$")
 RATIO = re.compile(r"^[01]\.[0-9]{3}$")
-
-
-def _tables(stdout: str) -> list[list[dict[str, str]]]:
-    """Every markdown table in ``stdout``, as lists of row dicts."""
-    tables: list[list[dict[str, str]]] = []
-    header: list[str] | None = None
-    for line in stdout.splitlines():
-        if not line.startswith("|"):
-            header = None
-            continue
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if header is None:
-            header = cells
-            tables.append([])
-        elif set(line) <= set("|-: "):
-            continue
-        else:
-            assert len(cells) == len(header), line
-            tables[-1].append(dict(zip(header, cells)))
-    return tables
 
 
 def test_the_optional_backends_install_with_the_dev_extra() -> None:
