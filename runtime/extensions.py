@@ -64,13 +64,6 @@ from ._generated.permessage_deflate import (
     WINDOW_BITS_VALUES,
 )
 from .deflate import DeflateError, Deflater, Inflater
-
-#: The most inflated bytes handed over per piece of a compressed frame. A
-#: frame that inflates to more is delivered in pieces of this size, so the
-#: output of a small frame never sits in memory whole (a decompression bomb
-#: costs one piece, not its size). Not a protocol constant: the peer cannot
-#: observe it.
-INFLATE_CHUNK_SIZE = 256 * 1024
 from .frame_protocol import FrameContext
 from .utilities import LocalProtocolError, RemoteProtocolError
 
@@ -78,6 +71,15 @@ if TYPE_CHECKING:
     # A frame hook's ``proto``: wsspec's frame layer passes its FrameContext;
     # wsproto-style code may pass a FrameDecoder or FrameProtocol (wsproto's contract).
     from .frame_protocol import FrameDecoder, FrameProtocol
+
+
+#: The most inflated bytes handed over per piece of a compressed frame. A
+#: frame that inflates to more is delivered in pieces of this size, so the
+#: output of a small frame never sits in memory whole (a decompression bomb
+#: costs one piece, not its size). Not a protocol constant: the peer cannot
+#: observe it.
+INFLATE_CHUNK_SIZE = 256 * 1024
+
 
 __all__ = [
     "Extension",

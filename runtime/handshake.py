@@ -227,8 +227,8 @@ class H11Handshake:
         client, or not a list of ``str`` / ``None``.
     """
 
-    #: The 403 hint of a request refused for its Origin, while it is the answer to send.
-    _origin_refusal: RejectConnection | None = None
+    #: The 403 hint of a request refused for its Origin and the body it is sent with.
+    _origin_refusal: tuple[RejectConnection, bytes] | None = None
 
     def __init__(
         self,
@@ -460,19 +460,18 @@ class H11Handshake:
 
     def _process_connection_request(self, event: h11.Request) -> Request:
         try:
-            request, key = _parse_upgrade_request(event)
+            request, key, origins = _parse_upgrade_request(event)
         except RemoteProtocolError as error:
             self._fail(RECEIVE_BAD_REQUEST, error)
         if self._origins is not None:
-            self._check_origin(request, self._origins)
+            self._check_origin(origins, self._origins)
         self._receive(RECEIVE_REQUEST, "upgrade request")
         self._initiating_request = request
         self._nonce = key
         return request
 
-    def _check_origin(self, request: Request, allowed: frozenset[str | None]) -> None:
-        """Refuse (403) a request whose Origin the allow-list does not hold (RFC 6455 §10.2)."""
-        values = [value for name, value in request.extra_headers if name == ORIGIN]
+    def _check_origin(self, values: list[bytes], allowed: frozenset[str | None]) -> None:
+        """Refuse (403) a request whose Origin values the allow-list does not hold (RFC 6455 §10.2)."""
         if len(values) > 1:
             why = f"{len(values)} Origin headers"
         else:
@@ -483,8 +482,7 @@ class H11Handshake:
         listed = ", ".join(sorted("no Origin" if o is None else repr(o) for o in allowed))
         hint = RejectConnection(status_code=FORBIDDEN)
         error = RemoteProtocolError(f"{why} is not allowed (origins: {listed}; RFC 6455 §10.2)", event_hint=hint)
-        self._origin_refusal = hint
-        self._origin_body: bytes = f"Forbidden: {why} is not allowed to open a WebSocket here.\n".encode()
+        self._origin_refusal = (hint, f"Forbidden: {why} is not allowed to open a WebSocket here.\n".encode())
         self._fail(RECEIVE_FORBIDDEN_ORIGIN, error)
 
     def _accept(self, event: AcceptConnection) -> bytes:
@@ -537,11 +535,12 @@ class H11Handshake:
         new_state = self._send_target(
             SEND_REJECT_WITH_BODY if event.has_body else SEND_REJECT, event,
         )
-        if event is self._origin_refusal:
+        refusal = self._origin_refusal
+        if refusal is not None and event is refusal[0]:
             # The hint of a forbidden Origin: a complete 403 with a short body
             # saying why, so that programs that just send the hint (as wsproto
             # programs do) give a human something to read.
-            body = self._origin_body
+            body = refusal[1]
             data = self._h11_send(h11.Response, status_code=event.status_code, headers=[
                 (HEADER_SPELLING[CONTENT_TYPE], b"text/plain; charset=utf-8"),
                 (HEADER_SPELLING[CONTENT_LENGTH], str(len(body)).encode("ascii")),
@@ -696,8 +695,7 @@ def _check_origins(origins: Sequence[str | None] | None, client: bool) -> frozen
     if client:
         msg = "origins is a server option (the allowed Origin values of requests); a client sends no check"
         raise LocalProtocolError(msg)
-    items: list[object] = [] if isinstance(origins, (str, bytes)) else list(origins)
-    if not items and origins or not all(o is None or isinstance(o, str) for o in items):
+    if isinstance(origins, (str, bytes)) or not all(o is None or isinstance(o, str) for o in origins):
         msg = f"origins must be a list of str (or None for no Origin header), got {origins!r}"
         raise LocalProtocolError(msg)
     return frozenset(origins)
@@ -741,11 +739,12 @@ def _require_upgrade_websocket(upgrade: bytes) -> None:
         raise _refuse(f"Missing header, 'Upgrade: {WEBSOCKET_UPGRADE.decode()}'")
 
 
-def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes]:
+def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes, list[bytes]]:
     """
     Validate an h11 request as a WebSocket upgrade (RFC 6455 §4.2.1).
 
-    Returns the :class:`Request` event and the client's key. Raises
+    Returns the :class:`Request` event, the client's key and the values of
+    its ``Origin`` headers. Raises
     RemoteProtocolError with wsproto's messages and event hints.
     """
     if event.method != METHOD:
@@ -784,7 +783,7 @@ def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes]:
         subprotocols=headers.tokens(SEC_WEBSOCKET_PROTOCOL) or [],
     )
     # As wsproto: repeated keys are folded with ", " (and then fail on the client).
-    return request, headers.folded(SEC_WEBSOCKET_KEY) or key
+    return request, headers.folded(SEC_WEBSOCKET_KEY) or key, headers.values.get(ORIGIN, [])
 
 
 def _offers(requested: Iterable[str]) -> Iterator[tuple[str, str]]:

@@ -209,7 +209,7 @@ def fmt_cell(cell: Any, row: Row) -> str:
 
 
 def main(cfg: Any, header_lines: list[str]) -> int:
-    from .runner import LIBRARIES, _log, ratio, select_rows
+    from .runner import LIBRARIES, _log, print_correctness, ratio, select_rows
 
     rows = select_rows(cfg.only)
     for line in header_lines:
@@ -263,12 +263,7 @@ def main(cfg: Any, header_lines: list[str]) -> int:
     print("bests and are wsspec's advantage (above 1.00x wsspec is better). Derived rows use the bests.")
     print(f"{len(rows)} rows in {time.perf_counter() - t0:.0f} s.")
     print()
-    if cfg.failures:
-        print(f"correctness: FAILED ({len(cfg.failures)}):")
-        for failure in cfg.failures:
-            print(f"  - {failure}")
-    else:
-        print(f"correctness: all checks passed ({cfg.checks_passed} checks, one per fresh process)")
+    print_correctness(cfg, "checks, one per fresh process")
     if cfg.json_path:
         from pathlib import Path
 

@@ -351,6 +351,16 @@ def settle_allocator() -> None:
     del block
 
 
+def print_correctness(cfg: Config, checks: str) -> None:
+    """The closing correctness line: every failure, or how many ``checks`` passed."""
+    if cfg.failures:
+        print(f"correctness: FAILED ({len(cfg.failures)}):")
+        for failure in cfg.failures:
+            print(f"  - {failure}")
+    else:
+        print(f"correctness: all checks passed ({cfg.checks_passed} {checks})")
+
+
 def main(cfg: Config) -> int:
     if not cfg.fresh:
         settle_allocator()
@@ -410,12 +420,7 @@ def main(cfg: Config) -> int:
     print("loops encode and decode UTF-8 as its own I/O layers do). Rows 4 and 6 iterate over fixed")
     print("message sequences (seeded), the same for every library.")
     print()
-    if cfg.failures:
-        print(f"correctness: FAILED ({len(cfg.failures)}):")
-        for failure in cfg.failures:
-            print(f"  - {failure}")
-    else:
-        print(f"correctness: all checks passed ({cfg.checks_passed} library/workload checks)")
+    print_correctness(cfg, "library/workload checks")
 
     if cfg.json_path:
         payload = {
