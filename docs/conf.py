@@ -10,8 +10,12 @@ Nothing is fetched at build time: no intersphinx, RFC links are plain links.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+# autodoc reads the pure-Python source (docstrings, ``#:`` comments,
+# signatures); the compiled build has the same API, made from that source.
+os.environ["WSSPEC_NO_EXTENSIONS"] = "1"
 
 
 project = "wsspec"

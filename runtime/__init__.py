@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import _build  # first: with WSSPEC_NO_EXTENSIONS=1, the modules below load from source
 from . import connection, events, extensions, frame_protocol, handshake, typing, utilities
 from .connection import Connection, ConnectionState, ConnectionType
 from ._generated.framing import DEFAULT_MAX_MESSAGE_SIZE
@@ -26,7 +27,14 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ("ConnectionType", "WSConnection", "WsprotoAlreadyImportedError", "install_as_wsproto")
+#: Which build of wsspec is running: ``"compiled"`` (the hot modules were
+#: compiled from this package's own ``.py`` source by Cython at install time,
+#: see setup.py) or ``"pure"`` (pure Python: no compiler, PyPy, or
+#: ``WSSPEC_NO_EXTENSIONS=1`` set before the import). The masking routine in
+#: use is :data:`wsspec.masking.BACKEND`.
+BUILD = "compiled" if _build.is_compiled(frame_protocol) else "pure"
+
+__all__ = ("BUILD", "ConnectionType", "WSConnection", "WsprotoAlreadyImportedError", "install_as_wsproto")
 
 
 class WSConnection:

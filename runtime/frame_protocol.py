@@ -74,7 +74,9 @@ from ._generated.framing import (
     RsvBits,
 )
 from ._generated.opcodes import CONTROL_OPCODES, FRAGMENTATION, FRAGMENTATION_ERRORS, Opcode
-from .masking import mask as _mask
+from .masking import VIEW_THRESHOLD as _VIEW_THRESHOLD
+from .masking import mask_slice as _mask_slice
+from .masking import masked_frame as _masked_frame
 from .masking import new_masking_key as _new_masking_key
 from .masking import rotate_key as _rotate_key
 from .utilities import InvalidEventTypeError, LocalProtocolError
@@ -139,6 +141,8 @@ _SHORT_HEADER_LEN = _HEADER_SHORT.size
 _OPCODES: dict[int, Opcode] = {int(member): member for member in Opcode}
 _OPCODE_TABLE: tuple[Opcode | None, ...] = tuple(_OPCODES.get(value) for value in range(OPCODE_MASK + 1))
 _CONTINUATION = Opcode.CONTINUATION
+_TEXT = Opcode.TEXT
+_BINARY = Opcode.BINARY
 _RSV_ALL = RSV1_MASK | RSV2_MASK | RSV3_MASK
 # RSV bits of byte 0 (masked with _RSV_ALL) -> RsvBits, precomputed.
 _RSV_TABLE: dict[int, RsvBits] = {
@@ -155,12 +159,12 @@ _FAST_DATA_OPCODES: tuple[Opcode | None, ...] = tuple(
     for byte0 in range(256)
 )
 _CLOSE_REASONS: dict[int, CloseReason] = {int(member): member for member in CloseReason}
+# Frame(*fields) without the named tuple's Python-level __new__:
+# _new_frame(Frame, (opcode, payload, frame_finished, message_finished)).
+_new_frame = tuple.__new__
 
 # Compact the receive buffer once at least this share of it has been consumed.
 _COMPACT_RATIO = 2
-# Payload pieces at least this long are copied out of the receive buffer
-# through a memoryview (one copy) instead of a slice (two copies).
-_VIEW_THRESHOLD = 16384
 
 
 # ---------------------------------------------------------------------------
@@ -510,7 +514,7 @@ class FrameDecoder:
                         if len(buf) >= end:
                             self._begin_data(byte0, opcode, length, False)
                             if mask_bit:
-                                payload = _mask(buf[start:end], buf[start - MASKING_KEY_LENGTH : start])
+                                payload = _mask_slice(buf, start, end, buf[start - MASKING_KEY_LENGTH : start])
                             else:
                                 payload = bytes(buf[start:end])
                             if end >= len(buf):
@@ -520,7 +524,7 @@ class FrameDecoder:
                                 self._pos = end
                             self.payload_required = 0
                             self.payload_consumed = length
-                            return Frame(opcode, payload, True, byte0 >= FIN_MASK)
+                            return _new_frame(Frame, (opcode, payload, True, byte0 >= FIN_MASK))
             return self._process_buffer()
         except ParseFailed:
             self.stop()
@@ -598,12 +602,13 @@ class FrameDecoder:
             key = _rotate_key(key, consumed)  # continue mid-key (RFC 6455 §5.3: j MOD 4)
         if not remaining:
             payload = b""
+        elif key is not None:
+            payload = _mask_slice(buf, pos, end, key)
         elif remaining < _VIEW_THRESHOLD:
-            # Small piece: slicing is cheaper than a memoryview.
-            payload = bytes(buf[pos:end]) if key is None else _mask(buf[pos:end], key)
+            payload = bytes(buf[pos:end])  # small piece: slicing is cheaper than a memoryview
         else:
             with memoryview(buf) as view:
-                payload = bytes(view[pos:end]) if key is None else _mask(view[pos:end], key)
+                payload = bytes(view[pos:end])
         if end >= len(buf):
             buf.clear()
             self._pos = 0
@@ -627,7 +632,7 @@ class FrameDecoder:
             self.effective_opcode = None
         else:
             self.effective_opcode = _CONTINUATION
-        return Frame(opcode, payload, finished, header.fin)
+        return _new_frame(Frame, (opcode, payload, finished, header.fin))
 
     def _through_extensions(self, header: Header, payload: bytes, first: int, wire_done: bool) -> Frame:
         """Pass a piece of payload through ``extensions[first:]`` and make the Frame.
@@ -935,29 +940,29 @@ class FrameProtocol:
             frame = decoder.process_buffer()
             if frame is None:
                 return None
-            opcode = frame.opcode
-            if frame.frame_finished:
+            opcode, payload, frame_finished, message_finished = frame
+            if frame_finished:
                 # Fast cases: a whole TEXT message, a BINARY frame's only piece.
-                if opcode is Opcode.TEXT and frame.message_finished:
+                if opcode is _TEXT and message_finished:
                     if TYPE_CHECKING:  # a data frame's payload is bytes (FrameDecoder); no cast() call here
-                        assert isinstance(frame.payload, bytes)
+                        assert isinstance(payload, bytes)
                     try:
-                        return Frame(opcode, frame.payload.decode("utf-8"), True, True)
+                        return _new_frame(Frame, (opcode, payload.decode("utf-8"), True, True))
                     except UnicodeDecodeError as exc:
                         raise ParseFailed(str(exc), CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
-                if opcode is Opcode.BINARY:
+                if opcode is _BINARY:
                     return frame
             if opcode in CONTROL_OPCODES:
                 if opcode is Opcode.CLOSE:
                     frame = self._process_close(frame)
                     decoder.stop()
                 return frame
-            if opcode is Opcode.BINARY or (opcode is _CONTINUATION and decoder.message_opcode is Opcode.BINARY):
+            if opcode is _BINARY or (opcode is _CONTINUATION and decoder.message_opcode is _BINARY):
                 # The message's opcode on every piece; the message ends with its last frame's last piece.
-                finished = frame.frame_finished and frame.message_finished
-                if opcode is Opcode.BINARY and finished is frame.message_finished:
+                finished = frame_finished and message_finished
+                if opcode is _BINARY and finished is message_finished:
                     return frame
-                return Frame(Opcode.BINARY, frame.payload, frame.frame_finished, finished)
+                return _new_frame(Frame, (_BINARY, payload, frame_finished, finished))
             return self._text_piece(frame)
         except ParseFailed:
             decoder.stop()
@@ -1098,8 +1103,7 @@ class FrameProtocol:
             if length <= MAX_PAYLOAD_NORMAL:
                 # RFC 6455 section 5.3: a fresh, unpredictable key per frame.
                 masking_key = _new_masking_key()
-                return b"".join((_HEADER_SHORT.pack(byte0, MASK_MASK | length), masking_key,
-                                 _mask(payload, masking_key)))
+                return _masked_frame(_HEADER_SHORT.pack(byte0, MASK_MASK | length), masking_key, payload)
             byte1 = MASK_MASK
         else:
             if length <= MAX_PAYLOAD_NORMAL:
@@ -1116,7 +1120,7 @@ class FrameProtocol:
         if byte1:
             # RFC 6455 section 5.3: a fresh, unpredictable key per frame.
             masking_key = _new_masking_key()
-            return b"".join((header, masking_key, _mask(payload, masking_key)))
+            return _masked_frame(header, masking_key, payload)
         return b"".join((header, payload))
 
 

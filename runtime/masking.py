@@ -5,16 +5,21 @@ wsspec.masking
 Payload masking (RFC 6455 §5.3) and masking keys, with one backend chosen
 at import time:
 
-* ``"websockets.speedups"``: the compiled ``apply_mask`` of the websockets
-  package, when it is installed (any buffer in, ``bytes`` out, about
-  30 GiB/s);
+* ``"wsspec.compiled"``: in wsspec's compiled build (``wsspec.BUILD ==
+  "compiled"``) this module is compiled from this same file and
+  :func:`mask` is :func:`mask_compiled`: C loops over the buffers, one new
+  ``bytes`` per call, no other copy;
+* ``"websockets.speedups"``: in the pure-Python build, the compiled
+  ``apply_mask`` of the websockets package when it is installed (any
+  buffer in, ``bytes`` out);
 * ``"python"``: :func:`mask_python`, pure Python (a big-integer XOR for
   short payloads, four strided ``bytes.translate`` passes for long ones;
   about 700 MiB/s on CPython 3.11).
 
 Setting the environment variable ``WSSPEC_NO_SPEEDUPS=1`` (any value but
-empty or ``0``) before wsspec is imported forces the pure-Python backend.
-Both backends give identical bytes (tests/test_masking.py).
+empty or ``0``) before wsspec is imported makes the pure-Python build use
+``"python"`` (the compiled build is left with ``WSSPEC_NO_EXTENSIONS=1``).
+All backends give identical bytes (tests/test_masking.py).
 """
 
 from __future__ import annotations
@@ -26,14 +31,28 @@ from typing import TYPE_CHECKING, Callable
 from ._generated.framing import MASKING_KEY_LENGTH
 
 if TYPE_CHECKING:
+    from . import _cython_shim as cython
+else:
+    try:
+        # Compiled: Cython's compile-time module. Interpreted: Cython's
+        # shadow module if Cython is installed, else the shim.
+        import cython
+    except ImportError:
+        from . import _cython_shim as cython
+
+if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["BACKEND", "mask", "mask_python", "new_masking_key", "rotate_key"]
+__all__ = ["BACKEND", "mask", "mask_compiled", "mask_python", "mask_slice", "masked_frame", "new_masking_key", "rotate_key"]
 
 # Payloads shorter than this are masked with one big-integer XOR, longer ones
 # with four strided ``bytes.translate`` passes (measured crossover on CPython
 # 3.11: the integer conversions cost more than translate beyond ~800 bytes).
 _MASK_INT_THRESHOLD = 768
+
+#: Pieces of a buffer at least this long (bytes) are read through a
+#: memoryview (one copy fewer) rather than a slice, which is cheaper below it.
+VIEW_THRESHOLD = 16384
 
 # _XOR_TABLE[k] is the 256-byte translation table for "XOR with k".
 _IDENTITY = int.from_bytes(bytes(range(256)), "big")
@@ -66,6 +85,123 @@ def mask_python(data: bytes | bytearray | memoryview, key: bytes | bytearray) ->
     return bytes(out)
 
 
+def mask_compiled(data: bytes | bytearray | memoryview, key: bytes | bytearray) -> bytes:
+    """:func:`mask_python`'s contract, as a C loop: what :func:`mask` is in the compiled build.
+
+    Only the compiled build may call it (``cython.compiled``); interpreted,
+    it raises ``RuntimeError``. Types and locals are declared in
+    ``masking.pxd`` beside this file. ``bytes`` and ``bytearray`` are read
+    through their internal pointer, other buffers (``memoryview``,
+    C-contiguous) through a typed memoryview; the result is written straight
+    into the new ``bytes`` object (no other allocation).
+
+    :raises ValueError: ``key`` is not ``MASKING_KEY_LENGTH`` (4) bytes.
+    """
+    if not cython.compiled:
+        msg = "mask_compiled() runs only in wsspec's compiled build; use mask()"
+        raise RuntimeError(msg)
+    n = len(data)
+    if type(data) is bytes:
+        data_bytes = data
+        src = cython.cast(cython.p_uchar, data_bytes)
+    elif type(data) is bytearray:
+        data_bytearray = data
+        src = cython.cast(cython.p_uchar, data_bytearray)
+    elif n:
+        view = data
+        src = cython.address(view[0])
+    else:
+        return b""
+    return _xor_copy(src, n, key)
+
+
+def mask_slice(buf: bytearray, start: int, end: int, key: bytes | bytearray) -> bytes:
+    """``mask(buf[start:end], key)`` without copying the slice first (the receive path).
+
+    :param buf: the receive buffer; ``0 <= start <= end <= len(buf)``.
+    :param key: the 4-byte masking key for ``buf[start]`` (already rotated).
+    :returns: new ``bytes`` of ``end - start``.
+    """
+    if cython.compiled:
+        return _xor_copy(cython.cast(cython.p_uchar, buf) + start, end - start, key)
+    if end - start < VIEW_THRESHOLD:
+        return mask(buf[start:end], key)  # small: slicing is cheaper than a memoryview
+    with memoryview(buf) as view:
+        return mask(view[start:end], key)
+
+
+def masked_frame(header: bytes, key: bytes, payload: bytes | bytearray | memoryview) -> bytes:
+    """``header + key + mask(payload, key)``: a client's frame, the payload masked
+    straight into the frame (RFC 6455 §5.3).
+
+    :param header: the frame header's first bytes (2, 4 or 10: up to the masking key).
+    :param key: the frame's 4-byte masking key.
+    :param payload: any bytes-like object (C-contiguous).
+    :returns: the frame as new ``bytes``; in the compiled build the only
+        buffer allocated (pure Python: the masked payload, then the join).
+    """
+    if not cython.compiled:
+        return b"".join((header, key, mask(payload, key)))
+    n = len(payload)
+    head = len(header)
+    body = head + MASKING_KEY_LENGTH  # where the payload starts in the frame
+    out = bytes(body + n)
+    dst = cython.cast(cython.p_uchar, out)
+    for i in range(head):  # at most 10 bytes
+        dst[i] = header[i]
+    for i in range(MASKING_KEY_LENGTH):
+        dst[head + i] = key[i]
+    if type(payload) is bytes:
+        payload_bytes = payload
+        src = cython.cast(cython.p_uchar, payload_bytes)
+    elif type(payload) is bytearray:
+        payload_bytearray = payload
+        src = cython.cast(cython.p_uchar, payload_bytearray)
+    elif n:
+        view = payload
+        src = cython.address(view[0])
+    else:
+        return out
+    _xor_into(src, dst + body, n, key)
+    return out
+
+
+def _xor_copy(src: bytes, n: int, key: bytes | bytearray) -> bytes:
+    """Compiled build only: new ``bytes`` of ``n`` = the ``n`` bytes at C pointer
+    ``src`` XOR ``key`` repeated."""
+    out = bytes(n)
+    _xor_into(src, cython.cast(cython.p_uchar, out), n, key)
+    return out
+
+
+def _xor_into(src: bytes, dst: bytes, n: int, key: bytes | bytearray) -> None:
+    """Compiled build only: ``n`` bytes at C pointer ``dst`` = those at ``src`` XOR
+    ``key`` repeated, four key bytes per step.
+
+    :raises ValueError: ``key`` is not ``MASKING_KEY_LENGTH`` (4) bytes.
+    """
+    if len(key) != MASKING_KEY_LENGTH:
+        msg = f"a masking key is {MASKING_KEY_LENGTH} bytes, got {len(key)}"
+        raise ValueError(msg)
+    k0 = key[0]
+    k1 = key[1]
+    k2 = key[2]
+    k3 = key[3]
+    i = 0
+    while i + 4 <= n:
+        dst[i] = src[i] ^ k0
+        dst[i + 1] = src[i + 1] ^ k1
+        dst[i + 2] = src[i + 2] ^ k2
+        dst[i + 3] = src[i + 3] ^ k3
+        i += 4
+    if i < n:
+        dst[i] = src[i] ^ k0
+        if i + 1 < n:
+            dst[i + 1] = src[i + 1] ^ k1
+            if i + 2 < n:
+                dst[i + 2] = src[i + 2] ^ k2
+
+
 def rotate_key(key: bytes, offset: int) -> bytes:
     """The masking key to continue with after ``offset`` payload bytes (RFC 6455 §5.3: byte ``j``
     of the payload is XORed with key byte ``j MOD 4``).
@@ -82,12 +218,16 @@ def _speedups_disabled() -> bool:
     return os.environ.get("WSSPEC_NO_SPEEDUPS", "") not in ("", "0")
 
 
-#: Which masking routine :func:`mask` is: ``"websockets.speedups"`` or ``"python"``.
+#: Which masking routine :func:`mask` is: ``"wsspec.compiled"``,
+#: ``"websockets.speedups"`` or ``"python"``.
 BACKEND = "python"
 #: ``mask(data, key) -> bytes``: XOR ``data`` (any bytes-like object) with the
 #: 4-byte ``key`` repeated (RFC 6455 §5.3); the compiled routine if available.
 mask: Callable[[bytes | bytearray | memoryview, bytes | bytearray], bytes] = mask_python
-if not _speedups_disabled():
+if cython.compiled:
+    mask = mask_compiled
+    BACKEND = "wsspec.compiled"
+elif not _speedups_disabled():
     try:
         # websockets is optional: without it mypy finds no module here, with
         # it (typed, speedups.pyi) the ignore is unused; both are fine.

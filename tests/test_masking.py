@@ -1,9 +1,10 @@
-"""wsspec.masking: the pure-Python and the compiled masking routines agree,
-the backend selection honours WSSPEC_NO_SPEEDUPS, and masking keys are fresh.
+"""wsspec.masking: the pure-Python, wsspec's compiled and websockets' compiled
+masking routines agree, the backend selection honours WSSPEC_NO_EXTENSIONS and
+WSSPEC_NO_SPEEDUPS, and masking keys are fresh.
 
 The pure-Python routine is tested directly (``mask_python``), whatever is
-installed, and through the whole library in a subprocess with the speedups
-disabled, so CI exercises it even where websockets' C extension is present.
+installed, and through the whole library in a subprocess with the compiled
+build and the speedups disabled, so CI exercises it on every build.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import sys
 
 import pytest
 
-from wsspec import frame_protocol, masking
+import wsspec
+from wsspec import masking
 from wsspec.masking import mask_python
+
+COMPILED = wsspec.BUILD == "compiled"
 
 try:
     from websockets.speedups import apply_mask as compiled_mask
@@ -71,23 +75,64 @@ def test_bytes_like_inputs_and_offsets(n: int, offset: int) -> None:
     data = whole[offset : offset + n]
     expected = mask_python(data, key)
     routines = [mask_python, masking.mask] + ([compiled_mask] if compiled_mask else [])
+    routines += [masking.mask_compiled] if COMPILED else []
     for routine in routines:
         for variant in (data, bytearray(data), memoryview(whole)[offset : offset + n],
                         memoryview(bytearray(whole))[offset : offset + n]):
             assert bytes(routine(variant, key)) == expected, (routine, type(variant))
-    assert data == whole[offset : offset + n]  # inputs are not modified
+    for variant in (data, bytearray(data), memoryview(whole)[offset : offset + n]):
+        header = bytes((0x82, 0x80 | min(n, 125)))
+        frame = masking.masked_frame(header, key, variant)
+        assert type(frame) is bytes and frame == header + key + expected
+    buffer = bytearray(whole)
+    assert masking.mask_slice(buffer, offset, offset + n, key) == expected
+    assert buffer == whole and data == whole[offset : offset + n]  # inputs are not modified
 
 
-def test_frame_protocol_uses_the_selected_backend() -> None:
-    assert frame_protocol._mask is masking.mask
-    if masking.BACKEND == "python":
+@pytest.mark.parametrize("n", SIZES)
+def test_frame_and_slice_helpers_match_mask(n: int) -> None:
+    """masked_frame() and mask_slice() (the send and receive paths) give mask()'s bytes at every size."""
+    data = _payload(n)
+    key = random.Random(-n).randbytes(4)
+    expected = mask_python(data, key)
+    assert masking.masked_frame(b"\x82\xff", key, data) == b"\x82\xff" + key + expected
+    assert masking.mask_slice(bytearray(b"xy" + data + b"z"), 2, 2 + n, key) == expected
+
+
+@pytest.mark.skipif(not COMPILED, reason="the pure-Python build is running")
+@pytest.mark.parametrize("n", SIZES)
+def test_wsspec_compiled_matches_pure_python(n: int) -> None:
+    data = _payload(n)
+    for key in KEYS + [random.Random(-n).randbytes(4)]:
+        out = masking.mask_compiled(data, key)
+        assert type(out) is bytes and out == mask_python(data, key), (n, key)
+
+
+def test_compiled_kernel_refuses_a_wrong_key_and_runs_only_compiled() -> None:
+    if COMPILED:
+        with pytest.raises(ValueError, match="4 bytes, got 3"):
+            masking.mask_compiled(b"abcd", b"xyz")
+    else:
+        with pytest.raises(RuntimeError, match="compiled build"):
+            masking.mask_compiled(b"abcd", b"wxyz")
+
+
+def test_the_library_uses_the_selected_backend() -> None:
+    if COMPILED:
+        assert masking.BACKEND == "wsspec.compiled"
+        assert masking.mask is masking.mask_compiled
+    elif masking.BACKEND == "python":
         assert masking.mask is mask_python
     else:
         assert masking.BACKEND == "websockets.speedups"
         assert masking.mask is compiled_mask
 
 
-def test_default_backend_is_compiled_when_installed() -> None:
+def test_default_backend() -> None:
+    """The compiled build masks with its own code; the pure build borrows websockets' if installed."""
+    if COMPILED:
+        assert masking.BACKEND == "wsspec.compiled"
+        return
     if os.environ.get("WSSPEC_NO_SPEEDUPS", "") not in ("", "0"):
         pytest.skip("WSSPEC_NO_SPEEDUPS is set for this run")
     expected = "python" if compiled_mask is None else "websockets.speedups"
@@ -96,10 +141,11 @@ def test_default_backend_is_compiled_when_installed() -> None:
 
 _ROUND_TRIP = """
 import random, sys
-from wsspec import masking, frame_protocol
+import wsspec
+from wsspec import masking
 from wsspec.frame_protocol import FrameProtocol, Opcode
-print(masking.BACKEND, frame_protocol._mask.__module__, frame_protocol._mask.__name__)
-assert frame_protocol._mask is masking.mask_python
+print(wsspec.BUILD, masking.BACKEND, masking.mask.__module__, masking.mask.__name__)
+assert masking.mask is masking.mask_python
 client, server = FrameProtocol(True, []), FrameProtocol(False, [])
 for n in (0, 1, 16, 125, 126, 767, 768, 769, 65536, 1 << 20):
     payload = random.Random(n).randbytes(n)
@@ -113,16 +159,17 @@ print("ok")
 
 @pytest.mark.parametrize("value", ["1", "yes"])
 def test_env_var_forces_pure_python(value: str) -> None:
-    """With WSSPEC_NO_SPEEDUPS set, the whole library masks in pure Python (fresh interpreter)."""
-    env = dict(os.environ, WSSPEC_NO_SPEEDUPS=value)
+    """With WSSPEC_NO_EXTENSIONS and WSSPEC_NO_SPEEDUPS set, the whole library masks in pure
+    Python (fresh interpreter)."""
+    env = dict(os.environ, WSSPEC_NO_SPEEDUPS=value, WSSPEC_NO_EXTENSIONS=value)
     proc = subprocess.run([sys.executable, "-c", _ROUND_TRIP], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.split() == ["python", "wsspec.masking", "mask_python", "ok"]
+    assert proc.stdout.split() == ["pure", "python", "wsspec.masking", "mask_python", "ok"]
 
 
 @pytest.mark.parametrize("value", ["", "0"])
 def test_env_var_empty_or_zero_keeps_the_default(value: str) -> None:
-    env = dict(os.environ, WSSPEC_NO_SPEEDUPS=value)
+    env = dict(os.environ, WSSPEC_NO_SPEEDUPS=value, WSSPEC_NO_EXTENSIONS="1")
     code = "from wsspec import masking; print(masking.BACKEND)"
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

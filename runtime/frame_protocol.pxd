@@ -1,0 +1,58 @@
+# Cython declarations for the compiled build of frame_protocol.py (issue 13).
+# The .py beside this file is the one source; this file only gives types.
+# Every attribute stays readable and writable from Python ("public"), as in
+# the pure build: tests and wsproto-style code read some of them.
+cimport cython
+
+
+cdef class FrameContext:
+    cdef public bint client
+    cdef public object max_message_size
+    cdef public bint message_ends
+
+
+cdef class FrameDecoder:
+    cdef dict __dict__
+    cdef object __weakref__
+    cdef public bint client
+    cdef public int _mask_bit
+    cdef public object extensions
+    cdef public FrameContext context
+    cdef public object max_frame_size
+    cdef public bint _message_open
+    cdef public object message_opcode
+    cdef public bint _message_transformed
+    cdef public Py_ssize_t _message_size
+    cdef public object _draining
+    cdef public bytearray _buf
+    cdef public Py_ssize_t _pos
+    cdef public bint _stopped
+    cdef public object _pending
+    cdef public object header
+    cdef public object effective_opcode
+    cdef public Py_ssize_t payload_required
+    cdef public Py_ssize_t payload_consumed
+
+    @cython.locals(pos=Py_ssize_t, end=Py_ssize_t, start=Py_ssize_t, length=Py_ssize_t,
+                   byte0=int, mask_bit=int, buf=bytearray)
+    cpdef object process_buffer(self)
+
+    @cython.locals(pos=Py_ssize_t, available=Py_ssize_t, consumed=Py_ssize_t, remaining=Py_ssize_t,
+                   end=Py_ssize_t, buf=bytearray)
+    cpdef object _process_buffer(self)
+
+
+cdef class FrameProtocol:
+    cdef dict __dict__
+    cdef object __weakref__
+    cdef public bint client
+    cdef public object extensions
+    cdef public FrameDecoder _frame_decoder
+    cdef public object _text_decoder
+    cdef public bint _started
+    cdef public object _outbound_opcode
+
+    cpdef object next_frame(self)
+
+    @cython.locals(length=Py_ssize_t, byte0=int, byte1=int)
+    cpdef bytes _serialize_frame(self, object opcode, object payload=*, bint fin=*)
