@@ -1,10 +1,17 @@
 """
 A built wheel installs and imports the same package as the editable
 install: `wsspec` with its generated tables inside, needing only h11.
+
+Two wheels are built: the normal one, compiled (setup.py: Cython from the
+build requirements, this machine's C compiler), and one built with a C
+compiler that always fails (``CC=false``), which must still succeed and be
+the pure-Python package (issue 13: installing never fails for lack of a
+compiler).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
@@ -30,17 +37,42 @@ client.receive_data(server.send(AcceptConnection()))
 assert isinstance(next(client.events()), AcceptConnection)
 server.receive_data(client.send(TextMessage("héllo")))
 assert next(server.events()) == TextMessage("héllo")
-print("wheel ok", wsspec.__version__, len(TRANSITIONS))
+big = bytes(range(256)) * 4096
+server.receive_data(client.send(BytesMessage(big)))
+assert b"".join(e.data for e in server.events()) == big
+print("wheel ok", wsspec.__version__, len(TRANSITIONS), wsspec.BUILD)
 """
+SMOKE = SMOKE.replace("TextMessage\n", "TextMessage, BytesMessage\n")
+COMPILED = ("connection", "frame_protocol", "masking")
+
+
+def _build_wheel(out: Path, **env: str) -> Path:
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+                   check=True, capture_output=True, env=dict(os.environ, **env), timeout=900)
+    (path,) = out.glob("wsspec-*.whl")
+    return path
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+    return _build_wheel(tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="module")
+def pure_wheel(tmp_path_factory) -> Path:
+    """Built where the C compiler fails: the build must still succeed, as pure Python."""
+    return _build_wheel(tmp_path_factory.mktemp("dist-pure"), CC="false", CXX="false")
+
+
+def _install_and_run(wheel: Path, tmp_path: Path) -> str:
+    env = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env)
+    python = env / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
                    check=True, capture_output=True)
-    (path,) = out.glob("wsspec-*.whl")
-    return path
+    result = subprocess.run([str(python), "-c", SMOKE], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def test_wheel_contents(wheel: Path) -> None:
@@ -60,11 +92,19 @@ def test_wheel_contents(wheel: Path) -> None:
 
 
 def test_wheel_installs_and_imports(wheel: Path, tmp_path: Path) -> None:
-    env = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env)
-    python = env / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
-                   check=True, capture_output=True)
-    result = subprocess.run([str(python), "-c", SMOKE], cwd=tmp_path, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("wheel ok 0.1.0")
+    """The compiled wheel: its extension modules load (BUILD == "compiled")."""
+    assert _install_and_run(wheel, tmp_path).split()[-1] == "compiled"
+
+
+def test_compiled_wheel_ships_extensions_and_their_source(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for module in COMPILED:
+        assert any(n.startswith(f"wsspec/{module}.") and n.endswith(".so") for n in names), module
+        assert f"wsspec/{module}.py" in names  # WSSPEC_NO_EXTENSIONS=1 and tracebacks need it
+    assert not any(n.endswith(".c") for n in names)
+
+
+def test_wheel_without_a_c_compiler_is_pure_python(pure_wheel: Path, tmp_path: Path) -> None:
+    names = set(zipfile.ZipFile(pure_wheel).namelist())
+    assert not any(n.endswith((".so", ".pyd")) for n in names)
+    assert _install_and_run(pure_wheel, tmp_path).split()[-1] == "pure"
