@@ -30,6 +30,10 @@ COMPILED = {
     "wsspec.connection": "runtime/connection.py",
 }
 
+# -O3: the masking loop is vectorised; -g0: no debug information (a third of
+# the compile time and two thirds of the size of the modules).
+COMPILE_ARGS = ["-O3", "-g0"] if os.name == "posix" else []
+
 
 def _skip(reason: str) -> None:
     print(f"wsspec: installing the pure-Python build only: {reason}", file=sys.stderr)
@@ -83,7 +87,7 @@ def _extensions() -> list:
                 break
             package.joinpath("__init__.py").touch()
         modules.append(
-            Extension(name, [str(target)], extra_compile_args=["-O3"] if os.name == "posix" else [])
+            Extension(name, [str(target)], extra_compile_args=COMPILE_ARGS)
         )
     try:
         return _cythonize(cythonize, modules)

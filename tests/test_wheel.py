@@ -12,6 +12,7 @@ compiler).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -47,7 +48,11 @@ COMPILED = ("connection", "frame_protocol", "masking")
 
 
 def _build_wheel(out: Path, **env: str) -> Path:
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+    """Build from a clean copy of the tree: no build/ left by an earlier build, no in-place .so."""
+    source = out.parent / (out.name + "-src")
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "build", "dist", "_build", "*.so", "__pycache__", ".pytest_cache", ".hypothesis"))
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(source)],
                    check=True, capture_output=True, env=dict(os.environ, **env), timeout=900)
     (path,) = out.glob("wsspec-*.whl")
     return path

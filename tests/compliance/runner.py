@@ -539,6 +539,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     started = time.monotonic()
     sides = ["server", "client"] if args.side == "both" else [args.side]
+    # The echo server and client run on this interpreter's wsspec: say which
+    # build (issue 13), and refuse to run on another than CI asked for.
+    import wsspec
+
+    log(f"== wsspec build: {wsspec.BUILD} (masking: {wsspec.masking.BACKEND})")
+    expected = os.environ.get("WSSPEC_EXPECT_BUILD")
+    if expected and wsspec.BUILD != expected:
+        print(f"expected the {expected} build of wsspec, found the {wsspec.BUILD} build", file=sys.stderr)
+        return 2
     try:
         python27 = find_python27(args.python27)
         venv = ensure_testsuite(python27, args.cache)
