@@ -21,6 +21,13 @@ from pathlib import Path
 
 import pytest
 
+from wsspec import _build
+
+# Packaging does not depend on which build the suite runs on: CI's pure-Python
+# run (WSSPEC_NO_EXTENSIONS=1) leaves it to the compiled run.
+pytestmark = pytest.mark.skipif(_build.extensions_disabled(),
+                                reason="packaging is tested in the run without WSSPEC_NO_EXTENSIONS")
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SMOKE = r"""
