@@ -82,6 +82,8 @@ def _extensions() -> list:
         for suffix in (".py", ".pxd"):
             if source.with_suffix(suffix).exists():
                 shutil.copy2(source.with_suffix(suffix), target.with_suffix(suffix))
+            else:  # no declarations (any more): Cython must not find an old copy
+                target.with_suffix(suffix).unlink(missing_ok=True)
         for package in target.parents:
             if package == stage:
                 break
@@ -107,8 +109,13 @@ def _cythonize(cythonize, modules: list) -> list:  # type: ignore[no-untyped-def
             "annotation_typing": False,
             "binding": True,
             "embedsignature": True,
+            # __text_signature__ for inspect.signature() (cdef classes included).
+            "embedsignature.format": "clinic",
         },
         quiet=True,
+        # Always translate afresh: the staged copies keep their mtimes, and a
+        # removed .pxd would not make an old translation out of date.
+        force=True,
     )
 
 

@@ -91,6 +91,10 @@ def supported_keywords(func: Callable[..., Any]) -> frozenset[str]:
     try:
         return frozenset(inspect.signature(func).parameters)
     except (TypeError, ValueError):
+        # wsspec's compiled build: a Cython extension class has no signature
+        # inspect can read (as any C type); its keywords are the source's.
+        if getattr(func, "__module__", "").startswith("wsspec"):
+            return frozenset({"max_message_size", "max_frame_size"})
         return frozenset()
 
 
