@@ -322,7 +322,9 @@ def test_client_without_acceptance_is_declined() -> None:
 def test_server_acceptable_offer_enables() -> None:
     ext = PerMessageDeflate()
     _, reply = our_server(b"permessage-deflate", ext=ext)
-    assert extensions_header(reply) == [b"permessage-deflate"] and ext.enabled()
+    # Not configured with server_max_window_bits, the server lowers its own
+    # window to DEFAULT_SERVER_WINDOW_BITS (RFC 7692 §7.1.2.1).
+    assert extensions_header(reply) == [b"permessage-deflate; server_max_window_bits=12"] and ext.enabled()
 
 
 def test_server_unacceptable_offer_is_declined_and_forgotten() -> None:
@@ -411,11 +413,14 @@ def browser_accepts(response: bytes, offered_client_max_window_bits: bool = True
 
 
 @pytest.mark.parametrize(("config", "expected"), [
-    ({}, b"permessage-deflate"),
-    ({"client_max_window_bits": 10}, b"permessage-deflate; client_max_window_bits=10"),
+    ({}, b"permessage-deflate; server_max_window_bits=12"),
+    ({"client_max_window_bits": 10}, b"permessage-deflate; server_max_window_bits=12; client_max_window_bits=10"),
     ({"server_no_context_takeover": True, "server_max_window_bits": 12},
      b"permessage-deflate; server_no_context_takeover; server_max_window_bits=12"),
-    ({"client_no_context_takeover": True}, b"permessage-deflate; client_no_context_takeover"),
+    ({"client_no_context_takeover": True},
+     b"permessage-deflate; client_no_context_takeover; server_max_window_bits=12"),
+    # wsproto's answer, as wsproto-style code configures it:
+    ({"server_max_window_bits": 15}, b"permessage-deflate; server_max_window_bits=15"),
 ])
 def test_chromium_offer_accepted_with_a_response_a_browser_accepts(config: dict, expected: bytes) -> None:
     # The exact request Chromium sends.
@@ -491,9 +496,9 @@ def test_server_declines_invalid_offer_and_takes_the_next(case: str) -> None:
     # Declined, not failed: the next offer is taken, and nothing of the bad one shows.
     ext = PerMessageDeflate()
     _, reply = our_server(bad.encode() + b", permessage-deflate", ext=ext)
-    assert extensions_header(reply) == [b"permessage-deflate"]
+    assert extensions_header(reply) == [b"permessage-deflate; server_max_window_bits=12"]
     assert (ext.client_no_context_takeover, ext.server_no_context_takeover) == (False, False)
-    assert (ext.client_max_window_bits, ext.server_max_window_bits) == (15, 15)
+    assert (ext.client_max_window_bits, ext.server_max_window_bits) == (15, 12)
 
     wp_ext = wp_extensions.PerMessageDeflate()
     try:
@@ -549,7 +554,7 @@ def test_nothing_leaks_from_a_rejected_offer() -> None:
     message, first, second = two_messages_sharing_a_window()
 
     server, reply = our_server(offers)
-    assert extensions_header(reply) == [b"permessage-deflate"]
+    assert extensions_header(reply) == [b"permessage-deflate; server_max_window_bits=12"]
     assert bytes_of(deliver(server.connection, first)) == message
     assert bytes_of(deliver(server.connection, second)) == message
 
@@ -565,7 +570,7 @@ def test_nothing_leaks_into_the_response() -> None:
     offers = b"permessage-deflate; client_no_context_takeover; server_max_window_bits=16, permessage-deflate"
     ext = PerMessageDeflate()
     _, reply = our_server(offers, ext=ext)
-    assert extensions_header(reply) == [b"permessage-deflate"]
+    assert extensions_header(reply) == [b"permessage-deflate; server_max_window_bits=12"]
     assert ext.client_no_context_takeover is False
     _, wp_reply = wsproto_server(offers)
     assert extensions_header(wp_reply) == [b"permessage-deflate; client_no_context_takeover"]
@@ -576,8 +581,9 @@ def test_server_client_max_window_bits_announced_when_the_offer_names_it() -> No
     offer: the response says 10, the client compresses with 10, the server inflates
     with 10."""
     client, server, client_ext, server_ext, header = pair(PerMessageDeflate(), PerMessageDeflate(client_max_window_bits=10))
-    # The default (wsproto's) offer names server_max_window_bits=15 too, which is answered.
-    assert header == b"permessage-deflate; server_max_window_bits=15; client_max_window_bits=10"
+    # The default (wsproto's) offer names server_max_window_bits=15 too, which is
+    # answered with the server's own default window, 12 (RFC 7692 §7.1.2.1).
+    assert header == b"permessage-deflate; server_max_window_bits=12; client_max_window_bits=10"
     assert client_ext.client_max_window_bits == server_ext.client_max_window_bits == 10
     assert client_ext._deflater.window_bits == server_ext._inflater.window_bits == 10
     message = far_matches(distance=600)  # within 1 KiB: back-references survive the 10-bit window
@@ -593,7 +599,7 @@ def test_server_client_max_window_bits_not_announced_when_the_offer_does_not_nam
 
     ext = PerMessageDeflate(client_max_window_bits=9)
     server, reply = our_server(b"permessage-deflate", ext=ext)
-    assert extensions_header(reply) == [b"permessage-deflate"]
+    assert extensions_header(reply) == [b"permessage-deflate; server_max_window_bits=12"]
     assert browser_accepts(reply, offered_client_max_window_bits=False)
     assert ext.client_max_window_bits == 15  # the agreed window, not the configured one
     assert bytes_of(deliver(server.connection, first)) == message
@@ -608,7 +614,8 @@ def test_server_client_max_window_bits_not_announced_when_the_offer_does_not_nam
 
 
 @pytest.mark.parametrize(("offer", "expected"), [
-    ('permessage-deflate; client_max_window_bits="10"', "permessage-deflate; client_max_window_bits=10"),
+    ('permessage-deflate; client_max_window_bits="10"',
+     "permessage-deflate; server_max_window_bits=12; client_max_window_bits=10"),
     ('permessage-deflate; server_max_window_bits = "12"', "permessage-deflate; server_max_window_bits=12"),
 ])
 def test_quoted_values_accepted(offer: str, expected: str) -> None:
@@ -630,7 +637,8 @@ def test_quoted_comma_does_not_split_the_offer() -> None:
 @pytest.mark.parametrize("offer", ["permessage-deflate; server_max_window_bits=8",
                                    "permessage-deflate; client_max_window_bits=8"])
 def test_window_bits_8_accepted(offer: str) -> None:
-    assert server_extensions_handshake([offer], [PerMessageDeflate()]) == offer.encode()
+    expected = offer if "server" in offer else "permessage-deflate; server_max_window_bits=12; client_max_window_bits=8"
+    assert server_extensions_handshake([offer], [PerMessageDeflate()]) == expected.encode()
     # wsproto declines 8 (RFC 7692 §7.1.2 allows 8..15).
     assert wp_handshake.server_extensions_handshake([offer], [wp_extensions.PerMessageDeflate()]) is None
 
@@ -644,15 +652,23 @@ def test_server_accepts_only_one_permessage_deflate() -> None:
 def test_server_response_parameters() -> None:
     cases = {
         # (configuration, offer) -> response parameters
-        ((), "client_max_window_bits=12"): "client_max_window_bits=12",
-        (("client_max_window_bits", 10), "client_max_window_bits=12"): "client_max_window_bits=10",
-        (("client_max_window_bits", 13), "client_max_window_bits=12"): "client_max_window_bits=12",
+        ((), ""): "server_max_window_bits=12",  # the server's default window (RFC 7692 §7.1.2.1)
+        ((), "server_max_window_bits=15"): "server_max_window_bits=12",
+        ((), "server_max_window_bits=9"): "server_max_window_bits=9",
+        ((), "client_max_window_bits=12"): "server_max_window_bits=12; client_max_window_bits=12",
+        (("client_max_window_bits", 10), "client_max_window_bits=12"):
+            "server_max_window_bits=12; client_max_window_bits=10",
+        (("client_max_window_bits", 13), "client_max_window_bits=12"):
+            "server_max_window_bits=12; client_max_window_bits=12",
         (("server_max_window_bits", 10), ""): "server_max_window_bits=10",
         (("server_max_window_bits", 10), "server_max_window_bits=12"): "server_max_window_bits=10",
         (("server_max_window_bits", 13), "server_max_window_bits=12"): "server_max_window_bits=12",
-        (("server_no_context_takeover", True), ""): "server_no_context_takeover",
+        # Configured 15: wsproto's answers.
+        (("server_max_window_bits", 15), ""): "server_max_window_bits=15",
+        (("server_max_window_bits", 15), "server_max_window_bits=15"): "server_max_window_bits=15",
+        (("server_no_context_takeover", True), ""): "server_no_context_takeover; server_max_window_bits=12",
         ((), "server_no_context_takeover; client_no_context_takeover"):
-            "server_no_context_takeover; client_no_context_takeover",
+            "server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12",
     }
     for ((config, offer)), expected in cases.items():
         ext = PerMessageDeflate(**dict([config] if config else []))
@@ -797,8 +813,13 @@ def test_configuration_errors() -> None:
 # ----------------------------------------------------------------------------
 
 
+def every_message() -> PerMessageDeflate:
+    """An extension that compresses every message, as wsproto's does (no threshold)."""
+    return PerMessageDeflate(compression_threshold=0)
+
+
 def test_messages_round_trip_compressed() -> None:
-    client, server, *_ = pair()
+    client, server, *_ = pair(every_message(), every_message())
     for text in ["hello", "Grüße, κόσμε! 你好 🌍" * 100, "x" * 100_000]:
         wire = client.send(TextMessage(text))
         ((fin, rsv1, opcode, payload),) = parse_frames(wire)
@@ -830,7 +851,7 @@ def test_final_block_streams_are_inflated() -> None:
 
 
 def test_empty_messages() -> None:
-    client, server, *_ = pair()
+    client, server, *_ = pair(every_message(), every_message())
     for event in (TextMessage(""), BytesMessage(b""), TextMessage("after"), TextMessage("")):
         wire = client.send(event)
         ((fin, rsv1, _, payload),) = parse_frames(wire)
@@ -1045,7 +1066,9 @@ def test_compression_objects_are_created_lazily() -> None:
     server.receive_data(client.send(Ping(b"x")))
     list(server.events())
     assert not client_ext._deflater.active and not server_ext._inflater.active  # control frames need none
-    deliver(server, client.send(TextMessage("now")))
+    deliver(server, client.send(TextMessage("short")))  # below the threshold: sent uncompressed
+    assert not client_ext._deflater.active and not server_ext._inflater.active
+    deliver(server, client.send(TextMessage("now " * 100)))
     assert client_ext._deflater.active and server_ext._inflater.active
     assert not server_ext._deflater.active and not client_ext._inflater.active
 
@@ -1058,14 +1081,14 @@ def test_idle_negotiated_connections_hold_no_zlib_memory() -> None:
         pairs = [pair() for _ in range(20)]
         idle = tracemalloc.get_traced_memory()[0] - before
         for client, server, *_ in pairs:
-            deliver(server, client.send(TextMessage("wake up")))
+            deliver(server, client.send(TextMessage("wake up " * 40)))
         busy = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    # A compressor with the default window and memLevel is ~260 KiB of zlib state;
-    # 20 idle pairs hold none of it.
+    # A client's compressor (window 15, memLevel 5) is ~144 KiB of zlib state and
+    # the server's inflater ~40 KiB; 20 idle pairs hold none of it.
     assert idle < 20 * 40 * KiB, idle
-    assert busy > idle + 20 * 200 * KiB, (idle, busy)
+    assert busy > idle + 20 * 150 * KiB, (idle, busy)
 
 
 def test_window_bits_8_both_ways() -> None:
@@ -1265,7 +1288,9 @@ def test_round_trips_with_wsproto(ours: str, config: dict) -> None:
     for message in _messages():
         event = TextMessage(message) if isinstance(message, str) else BytesMessage(message)
         wire = ours_conn.send(event)
-        assert parse_frames(wire)[0][1]  # RSV1: compressed
+        size = len(message.encode() if isinstance(message, str) else message)
+        # RSV1: compressed, unless shorter than the threshold (wsproto inflates only RSV1 messages).
+        assert parse_frames(wire)[0][1] is (size >= our_ext.compression_threshold)
         theirs.receive_data(wire)
         got = list(theirs.events())
         joined = "".join(e.data for e in got) if isinstance(message, str) else b"".join(e.data for e in got)
