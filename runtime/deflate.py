@@ -77,6 +77,11 @@ class Backend(NamedTuple):
     #: compressing with 9, see above; ISA-L: 9). A smaller agreed window is
     #: compressed with the standard zlib.
     min_deflate_window_bits: int
+    #: Whether its inflater may consume all its input and still hold output
+    #: back (ISA-L); zlib's reads the stored block's LEN/NLEN bytes only once
+    #: everything before them is out, which :class:`Inflater` relies on to end
+    #: a message on a full piece without asking for one more.
+    holds_output: bool
 
     @classmethod
     def from_module(cls, module: ModuleType) -> Backend:
@@ -86,9 +91,9 @@ class Backend(NamedTuple):
             # ISA-L: levels 0..3 (python-isal raises ValueError for any other),
             # no 8-bit deflate window, and matches reaching the whole window.
             return cls(name, module, int(module.ISAL_BEST_SPEED), int(module.ISAL_BEST_COMPRESSION),
-                       int(module.ISAL_DEFAULT_COMPRESSION), MIN_WINDOW_BITS + 1)
+                       int(module.ISAL_DEFAULT_COMPRESSION), MIN_WINDOW_BITS + 1, True)
         return cls(name, module, zlib.Z_DEFAULT_COMPRESSION, zlib.Z_BEST_COMPRESSION, int(module.Z_DEFAULT_COMPRESSION),
-                   MIN_WINDOW_BITS)
+                   MIN_WINDOW_BITS, False)
 
 
 #: The backends by name: the module to import and the extra that installs it
@@ -243,7 +248,7 @@ class Inflater:
     is allocated. The zlib object is created on the first call.
     """
 
-    __slots__ = ("window_bits", "no_context_takeover", "backend", "_obj", "_input", "_more", "_ending")
+    __slots__ = ("window_bits", "no_context_takeover", "backend", "_obj", "_input", "_more", "_ending", "_held")
 
     def __init__(self, window_bits: int, no_context_takeover: bool = False, backend: Backend = ZLIB) -> None:
         self.window_bits = _check_window_bits(window_bits)
@@ -253,6 +258,7 @@ class Inflater:
         self._input = b""  # compressed bytes not yet consumed (max_length reached)
         self._more = False  # the last call filled max_length: zlib may hold more output
         self._ending = False  # finish() was called; reset once drained
+        self._held = b""  # output taken from a backend that holds output back, not returned yet
 
     @property
     def active(self) -> bool:
@@ -262,7 +268,7 @@ class Inflater:
     @property
     def pending(self) -> bool:
         """True if ``inflate(b"", n)`` may return more output of input already given."""
-        return bool(self._input) or self._more
+        return bool(self._input) or self._more or bool(self._held)
 
     def start(self) -> None:
         """A compressed message begins: create the zlib object now if there is none
@@ -286,6 +292,15 @@ class Inflater:
         if max_length < 0:
             msg = f"max_length must be >= 0, got {max_length}"
             raise LocalProtocolError(msg)
+        held = self._held
+        if held:  # output an ISA-L inflater gave early (see below): return that first
+            if data:
+                self._input += bytes(data)
+            out = held[:max_length] if max_length else held
+            self._held = held[len(out):]
+            if self._ending and not self.pending:
+                self._end()
+            return out
         if self._input:
             data = self._input + data
         elif not data and not self._more:
@@ -299,7 +314,7 @@ class Inflater:
             out = obj.decompress(data, max_length)
         except self.backend.module.error as exc:  # evaluated only when something is raised
             self._obj = None
-            self._input = b""
+            self._input = self._held = b""
             self._more = self._ending = False
             msg = f"invalid compressed data: {exc}"
             raise DeflateError(msg) from None
@@ -317,7 +332,21 @@ class Inflater:
             # bytes (the empty stored block, RFC 1951 §3.2.4) only after
             # emitting every symbol before them, so nothing is held back then
             # and the piece just returned ends the message.
-            self._more = bool(max_length) and len(out) == max_length and not (self._ending and not tail)
+            full = bool(max_length) and len(out) == max_length
+            self._more = full and not (self._ending and not tail)
+            if full and self._ending and not tail and self.backend.holds_output:
+                # ISA-L may have consumed the tail with output still inside:
+                # take at most one more piece now, to know whether the
+                # message ends here (held until the next call).
+                try:
+                    held = obj.decompress(b"", max_length)
+                except self.backend.module.error as exc:
+                    self._obj = None
+                    self._input = b""
+                    self._more = self._ending = False
+                    raise DeflateError(f"invalid compressed data: {exc}") from None
+                self._held = held
+                self._more = len(held) == max_length
         if self._ending and not self._input and not self._more:
             self._end()
         return out

@@ -700,9 +700,6 @@ class PerMessageDeflate(Extension):
     # The options, shared by every instance left at the defaults (an idle
     # connection holds nothing more for them).
     _tuning: _Tuning = _DEFAULT_TUNING
-    # The message being sent went out uncompressed (below the threshold):
-    # its CONTINUATION frames do too. Set per instance once a message is sent.
-    _outbound_plain: bool = False
 
     def __init__(
         self,
@@ -1313,14 +1310,11 @@ class PerMessageDeflate(Extension):
         if opcode in CONTROL_OPCODES:
             return (rsv, data)
         if opcode is not Opcode.CONTINUATION:
-            plain = fin and len(data) < self._tuning.compression_threshold
-            if plain != self._outbound_plain:
-                self._outbound_plain = plain
-            if plain:
+            if fin and len(data) < self._tuning.compression_threshold:
+                # One frame, short: sent as it is. (A CONTINUATION frame always
+                # follows a first frame without FIN, which is compressed.)
                 return (rsv, data)
             rsv = RsvBits(True, rsv[1], rsv[2])
-        elif self._outbound_plain:
-            return (rsv, data)
         deflater = self._deflater
         if deflater is None:
             deflater = self._deflater_for(proto)

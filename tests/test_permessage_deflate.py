@@ -1459,16 +1459,19 @@ def test_zlib_objects_assigned_before_first_use_are_adopted() -> None:
 @pytest.mark.parametrize("no_context_takeover", [False, True])
 @pytest.mark.parametrize("pieces", [1, 2, 3])
 @pytest.mark.parametrize("delta", [-1, 0, 1])
+@pytest.mark.parametrize("backend", ["zlib", "zlib-ng", "isal"])
 def test_exact_multiple_of_inflate_chunk_size_ends_on_its_last_piece(pieces: int, delta: int,
-                                                                       no_context_takeover: bool) -> None:
+                                                                       no_context_takeover: bool, backend: str) -> None:
     """A message inflating to k * INFLATE_CHUNK_SIZE bytes ends with its last full piece
     (message_finished=True), not with an extra empty piece; sizes next to it are unchanged."""
     from wsspec.extensions import INFLATE_CHUNK_SIZE
 
     size = pieces * INFLATE_CHUNK_SIZE + delta
     for payload in (bytes(size), random.Random(size).randbytes(size)):
-        sender = PerMessageDeflate(client_no_context_takeover=no_context_takeover)
-        receiver = PerMessageDeflate(client_no_context_takeover=no_context_takeover)
+        if not _installed(backend):
+            pytest.skip(f"{backend} not installed")
+        sender = PerMessageDeflate(client_no_context_takeover=no_context_takeover, zlib_backend=backend)
+        receiver = PerMessageDeflate(client_no_context_takeover=no_context_takeover, zlib_backend=backend)
         sender._enabled = receiver._enabled = True
         client, server = FrameProtocol(True, [sender]), FrameProtocol(False, [receiver])
         for _ in range(2):  # a second message: the window (or its reset) carries over correctly
@@ -1480,3 +1483,225 @@ def test_exact_multiple_of_inflate_chunk_size_ends_on_its_last_piece(pieces: int
             assert all(len(f.payload) <= INFLATE_CHUNK_SIZE for f in frames)
             expected = -(-size // INFLATE_CHUNK_SIZE)  # ceil: the pieces the output needs, no more
             assert len(frames) == expected
+
+
+# ----------------------------------------------------------------------------
+# issue 12: the measured defaults, the compression threshold, the zlib backends
+# ----------------------------------------------------------------------------
+
+
+def test_defaults_come_from_the_spec() -> None:
+    ext = PerMessageDeflate()
+    assert ext.compression_threshold == spec.DEFAULT_COMPRESSION_THRESHOLD == 256
+    assert ext.mem_level == spec.DEFAULT_MEM_LEVEL == 5
+    assert ext.zlib_backend == "zlib" and ext.compression_level == zlib.Z_DEFAULT_COMPRESSION
+    assert ext.accept("permessage-deflate") == f"server_max_window_bits={spec.DEFAULT_SERVER_WINDOW_BITS}"
+    assert ext._deflater.window_bits == 12 and ext._deflater.mem_level == 5
+    # The client's offer stays wsproto's, and its own window is not limited by it.
+    client = PerMessageDeflate()
+    assert client.offer() == "client_max_window_bits=15; server_max_window_bits=15"
+    client.finalize("permessage-deflate; server_max_window_bits=12")
+    assert client._deflater.window_bits == 15 and client._inflater.window_bits == 12
+
+
+def test_wsprotos_settings_give_wsprotos_behaviour() -> None:
+    ext = PerMessageDeflate(server_max_window_bits=15, mem_level=zlib.DEF_MEM_LEVEL, compression_threshold=0)
+    assert ext.accept("permessage-deflate; client_max_window_bits") == "server_max_window_bits=15"
+    proto = FrameProtocol(False, [ext])
+    rsv, data = ext.frame_outbound(proto, Opcode.BINARY, NO_RSV, b"x" * 23, True)
+    assert rsv.rsv1 and data == b"\xaa\xa8\xc0\n\x00\x00"  # wsproto's bytes for it
+
+
+@pytest.mark.parametrize("threshold", [0, 1, 100, 256])
+def test_messages_below_the_threshold_go_out_uncompressed(threshold: int) -> None:
+    client, server, client_ext, server_ext, _ = pair(PerMessageDeflate(compression_threshold=threshold),
+                                                     PerMessageDeflate(compression_threshold=threshold))
+    for size in sorted({0, max(threshold - 1, 0), threshold, threshold + 1, 1000}):
+        text = "j" * size
+        for sender, receiver in ((client, server), (server, client)):
+            wire = sender.send(TextMessage(text))
+            ((fin, rsv1, _, payload),) = parse_frames(wire)
+            assert fin and rsv1 is (size >= threshold), (size, threshold)
+            if not rsv1:
+                assert payload == text.encode()  # as it is (the client's frame unmasked by parse_frames)
+            assert text_of(deliver(receiver, wire)) == text
+
+
+def test_threshold_counts_bytes_and_leaves_fragments_and_receiving_alone() -> None:
+    client, server, client_ext, server_ext, _ = pair()
+    short = "é" * 127  # 254 bytes of UTF-8: below 256
+    assert not parse_frames(client.send(TextMessage(short)))[0][1]
+    assert parse_frames(client.send(TextMessage(short + "é")))[0][1]  # 256 bytes
+    # A fragmented message is compressed whatever its fragments' sizes: its size is unknown at its first frame.
+    wire = client.send(TextMessage("a", message_finished=False)) + client.send(TextMessage("b"))
+    frames = parse_frames(wire)
+    assert [f[1] for f in frames] == [True, False]
+    assert text_of(deliver(server, wire)) == "ab"
+    # Receiving: a short compressed message from a peer without a threshold is inflated.
+    assert text_of(deliver(server, frame(0x1, raw_deflate(b"hi"), rsv1=True))) == "hi"
+    # No compression object was needed for uncompressed messages.
+    assert not server_ext._deflater.active
+
+
+def test_option_errors() -> None:
+    for kwargs in ({"compression_threshold": -1}, {"compression_threshold": "256"}, {"compression_threshold": True},
+                   {"mem_level": 0}, {"mem_level": 10}, {"compression_level": 10}, {"compression_level": -2},
+                   {"zlib_backend": "gzip"}, {"zlib_backend": 3}, {"zlib_backend": json}):
+        with pytest.raises(ConfigurationError) as info:
+            PerMessageDeflate(**kwargs)
+        assert isinstance(info.value, LocalProtocolError) and isinstance(info.value, ValueError)
+        assert next(iter(kwargs)) in str(info.value) or "zlib_backend" in str(info.value), (kwargs, info.value)
+    assert PerMessageDeflate(zlib_backend=zlib).zlib_backend == "zlib"
+
+
+def test_a_missing_backend_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "zlib_ng.zlib_ng", None)  # import then raises ImportError
+    monkeypatch.setitem(sys.modules, "isal.isal_zlib", None)
+    with pytest.raises(ConfigurationError, match=r'pip install "wsspec\[zlib-ng\]"'):
+        PerMessageDeflate(zlib_backend="zlib-ng")
+    with pytest.raises(ConfigurationError, match=r'pip install "wsspec\[isal\]"'):
+        PerMessageDeflate(zlib_backend="isal")
+
+
+def _installed(name: str) -> bool:
+    import importlib.util
+
+    module, _ = deflate.BACKEND_MODULES[name]
+    return importlib.util.find_spec(module.split(".")[0]) is not None
+
+
+#: Every zlib backend; the optional ones when installed (the dev extra has both).
+BACKENDS = [pytest.param(name, marks=pytest.mark.skipif(not _installed(name), reason=f"{name} not installed"))
+            for name in deflate.BACKEND_MODULES]
+
+
+@pytest.mark.skipif(not _installed("isal"), reason="isal not installed")
+def test_isal_compresses_at_levels_0_to_3_only() -> None:
+    for level in range(4):
+        assert PerMessageDeflate(zlib_backend="isal", compression_level=level).compression_level == level
+    assert PerMessageDeflate(zlib_backend="isal").compression_level == 2  # ISA-L's default
+    for level in (-1, 4, 6, 9):
+        with pytest.raises(ConfigurationError, match="ISA-L compresses at levels 0-3 only"):
+            PerMessageDeflate(zlib_backend="isal", compression_level=level)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_round_trips_with_every_other_backend(backend: str) -> None:
+    """Messages compressed by one backend inflate with every other (a peer uses its own zlib)."""
+    messages = ["hello " * 100, json_like_text(64 * KiB, seed=2), "x" * 300_000]
+    for other in [p.values[0] for p in BACKENDS if _installed(p.values[0])]:
+        for nct in (False, True):
+            client, server, client_ext, server_ext, _ = pair(
+                PerMessageDeflate(zlib_backend=backend, client_no_context_takeover=nct),
+                PerMessageDeflate(zlib_backend=other, server_no_context_takeover=nct))
+            assert client_ext.zlib_backend == client_ext._deflater.backend.name == backend
+            assert server_ext._inflater.backend.name == other
+            for text in messages + messages:
+                wire = client.send(TextMessage(text))
+                assert parse_frames(wire)[0][1]
+                assert text_of(deliver(server, wire)) == text
+                assert text_of(deliver(client, server.send(TextMessage(text)))) == text
+            wire = b"".join(client.send(TextMessage(p, message_finished=i == 2)) for i, p in enumerate(messages))
+            assert text_of(deliver(server, wire)) == "".join(messages)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_honours_every_agreed_window(backend: str) -> None:
+    """Strict zlib inflaters with the agreed window decode each backend's output (8: the
+    compressor falls back to what can honour it, see wsspec.deflate)."""
+    ext_backend = PerMessageDeflate(zlib_backend=backend)._tuning.backend
+    for bits in range(spec.MIN_WINDOW_BITS, spec.MAX_WINDOW_BITS + 1):
+        deflater = deflate.Deflater(bits, backend=ext_backend)
+        strict = zlib.decompressobj(-bits)
+        for distance in (200, 250, 300, 600, 3000, 20_000):
+            message = far_matches(size=max(6000, 3 * distance), distance=distance, seed=distance + bits)
+            assert strict_inflate(deflater.compress(message, True) + TAIL, bits, strict) == message
+        assert deflater.backend.name == ("zlib" if bits < ext_backend.min_deflate_window_bits else backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_window_bits_8_both_ways(backend: str) -> None:
+    client, server, client_ext, server_ext, header = pair(
+        PerMessageDeflate(server_max_window_bits=8, zlib_backend=backend),
+        PerMessageDeflate(client_max_window_bits=8, zlib_backend=backend))
+    assert header == b"permessage-deflate; server_max_window_bits=8; client_max_window_bits=8"
+    for distance in (200, 300, 600):
+        message = far_matches(size=6000, distance=distance, seed=distance)
+        assert bytes_of(deliver(server, client.send(BytesMessage(message)))) == message
+        assert bytes_of(deliver(client, server.send(BytesMessage(message)))) == message
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("payload", [b"\xff\xff\xff", b"\x02\xff" * 40, bytes(range(256))])
+def test_backend_corrupt_data_fails_with_1007(backend: str, payload: bytes) -> None:
+    _, server, *_ = pair(None, PerMessageDeflate(zlib_backend=backend))
+    events = deliver(server, frame(0x2, payload, rsv1=True))
+    assert events[-1] == CloseConnection(1007, events[-1].reason)
+    assert "permessage-deflate: invalid compressed data" in events[-1].reason
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_rejects_a_reference_beyond_the_agreed_window(backend: str) -> None:
+    _, server, _, server_ext, _ = pair(PerMessageDeflate(client_max_window_bits=9),
+                                       PerMessageDeflate(zlib_backend=backend))
+    assert server_ext._inflater.window_bits == 9
+    message, first, second = two_messages_sharing_a_window(15)
+    assert bytes_of(deliver(server, first)) == message
+    events = deliver(server, second)
+    assert events == [CloseConnection(1007, events[0].reason)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_streams_a_bomb_in_bounded_chunks(backend: str, bomb: bytes) -> None:
+    """max_length, unconsumed_tail and eof behave as zlib's with every backend."""
+    chunk = 64 * KiB
+    inflater = deflate.Inflater(15, backend=PerMessageDeflate(zlib_backend=backend)._tuning.backend)
+    total = largest = calls = 0
+    out = inflater.inflate(bomb, chunk)
+    while True:
+        total += len(out)
+        largest = max(largest, len(out))
+        calls += 1
+        if not inflater.pending:
+            break
+        out = inflater.inflate(b"", chunk)
+    out = inflater.finish(chunk)
+    total += len(out)
+    while inflater.pending:
+        total += len(inflater.inflate(b"", chunk))
+    assert total == BOMB_SIZE and largest == chunk and calls >= BOMB_SIZE // chunk
+    assert not inflater.pending and inflater.active  # context takeover: the window stays
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_stops_a_bomb_at_max_message_size(backend: str, bomb: bytes) -> None:
+    limit = MiB
+    _, server, _, server_ext, _ = pair(None, PerMessageDeflate(zlib_backend=backend))
+    server_ext.max_message_size = limit
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        events = deliver(server, frame(0x2, bomb, rsv1=True))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert events[-1].code == 1009 and "max_message_size" in events[-1].reason
+    assert sum(len(e.data) for e in events if isinstance(e, BytesMessage)) <= limit
+    assert peak < limit + 2 * MiB, peak
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=150, deadline=None)
+@given(payload=st.binary(max_size=200), fin_first=st.booleans())
+def test_backend_random_compressed_payloads_never_raise(backend: str, payload: bytes, fin_first: bool) -> None:
+    _, server, *_ = pair(None, PerMessageDeflate(zlib_backend=backend))
+    wire = frame(0x2, payload, rsv1=True, fin=fin_first)
+    if not fin_first:
+        wire += frame(0x0, payload[::-1])
+    for event in deliver(server, wire):  # never raises
+        assert isinstance(event, (BytesMessage, CloseConnection))
+        if isinstance(event, CloseConnection):
+            assert event.code in (1002, 1007)
