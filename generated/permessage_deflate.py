@@ -98,8 +98,8 @@ DEFLATE_TAIL = b'\x00\x00\xff\xff'
 # Not protocol constants (RFC 7692 leaves them to the sender); chosen by
 # measurement (tests/bench/deflate_settings.py; docs/performance.rst).
 
-#: The window a server compresses with when it is not configured with server_max_window_bits: it lowers its own window in its response, which a server may do whatever the offer said. Memory 50 KiB per active connection with memLevel 5 instead of 300 KiB at 15/8, for +7% bytes on 1 KiB JSON and compression no slower (the least memory within 10% of the best bytes for 1 KiB JSON, 20% for 16 KiB text and 1 MiB binary). (RFC 7692 §7.1.2.1)
-DEFAULT_SERVER_WINDOW_BITS = 12
+#: The LZ77 window wsspec compresses with when the sender's max_window_bits is not configured: a server answers with server_max_window_bits=12 (the smaller of 12 and the offered value), lowering its own window, which it may do whatever the offer said; a client compresses with at most 12 bits whatever the server allows (a sender may always use a smaller window than agreed, and every inflater with a larger one reads it). zlib's deflate then takes 50 KiB per active connection with memLevel 5 instead of 300 KiB at 15/8, for +7% bytes on 1 KiB JSON and a third less CPU (the least memory within 10% of the best bytes for 1 KiB JSON, 20% for 16 KiB text and 1 MiB binary). (RFC 7692 §7.1.2)
+DEFAULT_COMPRESSOR_WINDOW_BITS = 12
 
 #: zlib's memLevel (1-9) for outgoing messages: the match finder's memory (zlib's deflate takes 2**(windowBits+2) + 2**(memLevel+9) bytes). 5 instead of zlib's 8 saves 112 KiB per active compressor for about the same bytes on JSON and text (websockets uses 5 too). (RFC 7692 §7.2.1)
 DEFAULT_MEM_LEVEL = 5

@@ -55,7 +55,7 @@ from ._generated.permessage_deflate import (
     CLIENT_NO_CONTEXT_TAKEOVER,
     DEFAULT_COMPRESSION_THRESHOLD,
     DEFAULT_MEM_LEVEL,
-    DEFAULT_SERVER_WINDOW_BITS,
+    DEFAULT_COMPRESSOR_WINDOW_BITS,
     DEFAULT_WINDOW_BITS,
     EXTENSION_NAME,
     KIND_MAX_WINDOW_BITS,
@@ -604,6 +604,10 @@ class PerMessageDeflate(Extension):
         if the client's offer names ``client_max_window_bits`` (bare or with
         a value); RFC 7692 §7.1.2.2 forbids it otherwise, and the client
         then keeps its default window of 32 KiB, which this server inflates.
+        A wsspec client not configured with it offers 15 (wsproto's offer)
+        but compresses with at most 12 bits
+        (``DEFAULT_COMPRESSOR_WINDOW_BITS``): a sender may always use a
+        smaller window than agreed. Configure 15 to compress with 15.
     :param server_no_context_takeover: ``bool``. The server starts each
         message it sends with an empty window (§7.1.1.1).
     :param server_max_window_bits: ``int`` 8..15 or ``None``. The server's
@@ -611,7 +615,7 @@ class PerMessageDeflate(Extension):
         client, imposed on itself by a server. A server not configured with
         it answers with ``server_max_window_bits=12`` (the smaller of 12 and
         the offered value), lowering its own window, which §7.1.2.1 allows
-        whatever the offer said: ``DEFAULT_SERVER_WINDOW_BITS``, chosen by
+        whatever the offer said: ``DEFAULT_COMPRESSOR_WINDOW_BITS``, chosen by
         measurement (docs: "permessage-deflate settings"). Configure 15 to
         answer as wsproto 1.3.2 does.
 
@@ -999,7 +1003,7 @@ class PerMessageDeflate(Extension):
         The response: ``server_no_context_takeover`` if offered or
         configured; ``client_no_context_takeover`` if offered or configured;
         ``server_max_window_bits`` with the smaller of the offered and the
-        configured value, ``DEFAULT_SERVER_WINDOW_BITS`` (12) standing for
+        configured value, ``DEFAULT_COMPRESSOR_WINDOW_BITS`` (12) standing for
         the latter when none is configured (§7.1.2.1 allows it unasked);
         ``client_max_window_bits`` only if the offer named it (§7.1.2.2),
         with the smaller of the offered and configured values, and left out
@@ -1016,7 +1020,7 @@ class PerMessageDeflate(Extension):
 
         server_nct = SERVER_NO_CONTEXT_TAKEOVER in offered or config.server_no_context_takeover
         client_nct = CLIENT_NO_CONTEXT_TAKEOVER in offered or config.client_no_context_takeover
-        own = DEFAULT_SERVER_WINDOW_BITS if config.server_max_window_bits is None else config.server_max_window_bits
+        own = DEFAULT_COMPRESSOR_WINDOW_BITS if config.server_max_window_bits is None else config.server_max_window_bits
         limits = [b for b in (offered.get(SERVER_MAX_WINDOW_BITS), own) if b is not None]
         server_bits = min(limits)
         client_bits = None
@@ -1105,9 +1109,15 @@ class PerMessageDeflate(Extension):
                                else (agreed.server_max_window_bits, agreed.client_max_window_bits))
         own_nct, peer_nct = ((agreed.client_no_context_takeover, agreed.server_no_context_takeover) if client
                              else (agreed.server_no_context_takeover, agreed.client_no_context_takeover))
+        configured = self._config.client_max_window_bits if client else self._config.server_max_window_bits
+        own_window = _bits(own_bits)
+        if configured is None:
+            # Not configured: compress with at most wsspec's default window (a
+            # sender may use less than agreed, RFC 7692 §7.1.2).
+            own_window = min(own_window, DEFAULT_COMPRESSOR_WINDOW_BITS)
         # Small wrappers; their zlib objects are created on first use.
         tuning = self._tuning
-        deflater = self._deflater = Deflater(_bits(own_bits), own_nct, tuning.compression_level, tuning.mem_level,
+        deflater = self._deflater = Deflater(own_window, own_nct, tuning.compression_level, tuning.mem_level,
                                              tuning.backend)
         inflater = self._inflater = Inflater(_bits(peer_bits), peer_nct, tuning.backend)
         if self._adopt_compressor is not None:

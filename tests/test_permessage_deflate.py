@@ -323,7 +323,7 @@ def test_server_acceptable_offer_enables() -> None:
     ext = PerMessageDeflate()
     _, reply = our_server(b"permessage-deflate", ext=ext)
     # Not configured with server_max_window_bits, the server lowers its own
-    # window to DEFAULT_SERVER_WINDOW_BITS (RFC 7692 §7.1.2.1).
+    # window to DEFAULT_COMPRESSOR_WINDOW_BITS (RFC 7692 §7.1.2.1).
     assert extensions_header(reply) == [b"permessage-deflate; server_max_window_bits=12"] and ext.enabled()
 
 
@@ -1085,10 +1085,10 @@ def test_idle_negotiated_connections_hold_no_zlib_memory() -> None:
         busy = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    # A client's compressor (window 15, memLevel 5) is ~144 KiB of zlib state and
-    # the server's inflater ~40 KiB; 20 idle pairs hold none of it.
+    # A client's compressor (window 12, memLevel 5: wsspec's defaults) is ~48 KiB of
+    # zlib state and the server's inflater (window 15) ~40 KiB; 20 idle pairs hold none of it.
     assert idle < 20 * 40 * KiB, idle
-    assert busy > idle + 20 * 150 * KiB, (idle, busy)
+    assert busy > idle + 20 * 70 * KiB, (idle, busy)
 
 
 def test_window_bits_8_both_ways() -> None:
@@ -1495,13 +1495,21 @@ def test_defaults_come_from_the_spec() -> None:
     assert ext.compression_threshold == spec.DEFAULT_COMPRESSION_THRESHOLD == 256
     assert ext.mem_level == spec.DEFAULT_MEM_LEVEL == 5
     assert ext.zlib_backend == "zlib" and ext.compression_level == zlib.Z_DEFAULT_COMPRESSION
-    assert ext.accept("permessage-deflate") == f"server_max_window_bits={spec.DEFAULT_SERVER_WINDOW_BITS}"
+    assert ext.accept("permessage-deflate") == f"server_max_window_bits={spec.DEFAULT_COMPRESSOR_WINDOW_BITS}"
     assert ext._deflater.window_bits == 12 and ext._deflater.mem_level == 5
-    # The client's offer stays wsproto's, and its own window is not limited by it.
+    # The client's offer stays wsproto's; it compresses with at most 12 bits all the same
+    # (a sender may use a smaller window than agreed), unless configured.
     client = PerMessageDeflate()
     assert client.offer() == "client_max_window_bits=15; server_max_window_bits=15"
     client.finalize("permessage-deflate; server_max_window_bits=12")
-    assert client._deflater.window_bits == 15 and client._inflater.window_bits == 12
+    assert client.client_max_window_bits == 15  # what was agreed
+    assert client._deflater.window_bits == 12 and client._inflater.window_bits == 12
+    client = PerMessageDeflate(client_max_window_bits=15)
+    client.finalize("permessage-deflate; server_max_window_bits=12")
+    assert client._deflater.window_bits == 15
+    client = PerMessageDeflate()
+    client.finalize("permessage-deflate; client_max_window_bits=10")
+    assert client._deflater.window_bits == 10  # the server's limit is lower still
 
 
 def test_wsprotos_settings_give_wsprotos_behaviour() -> None:

@@ -51,7 +51,7 @@ EXPECTED_FAILURES: dict[str, Expected] = {
         "b",
         "the offer names server_max_window_bits=15 and the test expects the answer 15; a wsspec server "
         "not configured with server_max_window_bits answers with the smaller of the offer and 12 "
-        "(DEFAULT_SERVER_WINDOW_BITS, chosen by measurement: 50 KiB instead of 300 KiB of zlib state "
+        "(DEFAULT_COMPRESSOR_WINDOW_BITS, chosen by measurement: 50 KiB instead of 300 KiB of zlib state "
         "per active connection for +7% bytes on 1 KiB JSON). RFC 7692 §7.1.2.1 lets a server lower "
         "its own window in any response; PerMessageDeflate(server_max_window_bits=15) answers as "
         "wsproto does.",
