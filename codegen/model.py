@@ -144,6 +144,8 @@ class PermessageDeflateSpec:
     window: Entry | None = None
     tail: Entry | None = None
     parameters: list[Entry] = field(default_factory=list)
+    #: wsspec's tuning defaults (not protocol constants), each an int >= 0.
+    defaults: list[Entry] = field(default_factory=list)
 
 
 @dataclass
@@ -534,6 +536,24 @@ def _load_permessage_deflate(spec: Spec, doc: Located) -> None:
     spec.permessage_deflate.name = Entry("name", name, "", one_line(doc.section("name_rfc", str)))
     _load_pmd_window_and_tail(spec, doc)
     _load_pmd_parameters(spec, doc, TOKEN_SYMBOLS)
+    _load_pmd_defaults(spec, doc)
+
+
+def _load_pmd_defaults(spec: Spec, doc: Located) -> None:
+    records = doc.records("defaults", {"name": req(str), "value": req(int), **DOC})
+    _unique(doc, records, "name", "default")
+    low, high = spec.permessage_deflate.window.value
+    for index, (record, _) in enumerate(records):
+        where = f"defaults[{index}]"
+        if not record["name"].isidentifier() or record["name"] != record["name"].lower():
+            raise doc.error(record.key_lines["name"], f"{where}: name {record['name']!r}; expected a lower-case "
+                            "Python identifier")
+        value = record["value"]
+        if isinstance(value, bool) or value < 0:
+            raise doc.error(record.key_lines["value"], f"{where}: value {value!r}; expected an int >= 0")
+        if record["name"].endswith("window_bits") and not low <= value <= high:
+            raise doc.error(record.key_lines["value"], f"{where}: value {value}; expected {low}..{high}")
+    spec.permessage_deflate.defaults = _entries(records)
 
 
 def _load_pmd_window_and_tail(spec: Spec, doc: Located) -> None:

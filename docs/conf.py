@@ -42,7 +42,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(bytes|bytearray|memoryview|str|int|float|bool|None|object|type|list|dict|tuple|set|"
                r"frozenset|Exception|ValueError|TypeError|RuntimeError|KeyError|IntEnum|Enum|IntFlag|ABC|"
                r"Iterable|Iterator|Generator|Sequence|Mapping|Callable|Optional|Union|Any|ClassVar|"
-               r"NamedTuple|Self)"),
+               r"NamedTuple|Self|ModuleType)"),
     # The generated tables a docstring names: documented as tables under protocol/, not as objects.
     (r"py:.*", r"wsspec\._generated\..*"),
     # Type variables in signatures.

@@ -1,7 +1,7 @@
 """
 A WebSocket echo client on asyncio, built on wsspec, with permessage-deflate.
 
-    python examples/echo_client.py ws://127.0.0.1:9001/some/path [--no-deflate]
+    python examples/echo_client.py ws://127.0.0.1:9001/some/path [--no-deflate] [--zlib-backend zlib|zlib-ng|isal]
 
 It connects, offering permessage-deflate (RFC 7692), and then echoes: every
 message the server sends comes back to it whole, with its type (text or
@@ -65,6 +65,7 @@ async def echo(
     reply: bool = True,
     on_message: Callable[[str | bytes], None] | None = None,
     max_message_size: int = MAX_MESSAGE_SIZE,
+    zlib_backend: str = "zlib",
 ) -> CloseConnection:
     """
     Connect to ``ws://host:port/target`` and echo until the connection ends.
@@ -72,6 +73,8 @@ async def echo(
     :param host: the server's address; ``port``: its TCP port.
     :param target: the request target, path and query (``str``).
     :param deflate: offer permessage-deflate.
+    :param zlib_backend: its zlib: ``"zlib"``, ``"zlib-ng"`` or ``"isal"``
+        (``PerMessageDeflate(zlib_backend=...)``).
     :param reply: echo messages back (``False``: only receive them, e.g. to
         read what a server announces).
     :param on_message: called with every whole message received, ``str`` for
@@ -89,7 +92,7 @@ async def echo(
     """
     reader, writer = await asyncio.open_connection(host, port)
     ws = WSConnection(ConnectionType.CLIENT, max_message_size=max_message_size)
-    extensions = [PerMessageDeflate()] if deflate else []
+    extensions = [PerMessageDeflate(zlib_backend=zlib_backend)] if deflate else []
     messages = MessageAssembler()
     closed = CloseConnection(code=CloseReason.ABNORMAL_CLOSURE)
     try:
@@ -143,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].strip())
     parser.add_argument("url", help="ws://HOST:PORT/PATH?QUERY (wss:// is not supported by this example)")
     parser.add_argument("--no-deflate", dest="deflate", action="store_false", help="do not offer permessage-deflate")
+    parser.add_argument("--zlib-backend", choices=("zlib", "zlib-ng", "isal"), default="zlib",
+                        help="permessage-deflate's zlib (default: the standard zlib)")
     args = parser.parse_args(argv)
     url = urlsplit(args.url)
     if url.scheme != "ws" or not url.hostname:
@@ -153,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         text = message if isinstance(message, str) else f"<{len(message)} bytes>"
         print(f"echoing {text[:200]!r}" if isinstance(message, str) else f"echoing {text}")
 
-    closed = asyncio.run(echo(url.hostname, url.port or 80, target, deflate=args.deflate, on_message=show))
+    closed = asyncio.run(echo(url.hostname, url.port or 80, target, deflate=args.deflate, on_message=show,
+                              zlib_backend=args.zlib_backend))
     print(f"closed: {int(closed.code)} {closed.reason}".rstrip())
     return 0
 

@@ -2,12 +2,16 @@
 A WebSocket echo server on asyncio, built on wsspec, with permessage-deflate.
 
     python examples/echo_server.py [--host 127.0.0.1] [--port 9002] [--no-deflate]
+                                   [--zlib-backend zlib|zlib-ng|isal]
 
 Every connection runs in its own task, so any number of clients can be
 served at once. For each connection the server
 
 * accepts the opening handshake, agreeing on permessage-deflate (RFC 7692)
-  if the client offers it (``--no-deflate`` declines every offer);
+  if the client offers it (``--no-deflate`` declines every offer), with
+  wsspec's default settings and the zlib ``--zlib-backend`` names (the
+  standard zlib by default; zlib-ng and ISA-L need ``wsspec[zlib-ng]`` /
+  ``wsspec[isal]``);
 * echoes every message back whole, with its type (text or binary), once its
   last fragment has arrived; a message over ``--max-message-size`` (64 MiB
   by default) is refused by wsspec itself, with a Close of code 1009;
@@ -89,6 +93,7 @@ async def serve_connection(
     *,
     deflate: bool = True,
     max_message_size: int = MAX_MESSAGE_SIZE,
+    zlib_backend: str = "zlib",
 ) -> None:
     """
     Run one WebSocket echo session on an accepted connection, then close it.
@@ -96,6 +101,8 @@ async def serve_connection(
     :param reader: the connection's stream reader (from ``asyncio.start_server``).
     :param writer: its stream writer.
     :param deflate: agree on permessage-deflate when the client offers it.
+    :param zlib_backend: its zlib: ``"zlib"``, ``"zlib-ng"`` or ``"isal"``
+        (``PerMessageDeflate(zlib_backend=...)``).
     :param max_message_size: the largest message echoed, in bytes (UTF-8
         bytes for text); wsspec refuses a larger one with code 1009
         (MESSAGE_TOO_BIG): by its frame header if that announces too much,
@@ -123,7 +130,7 @@ async def serve_connection(
                 if isinstance(event, Request):
                     extensions = []
                     if deflate:
-                        extensions.append(PerMessageDeflate())
+                        extensions.append(PerMessageDeflate(zlib_backend=zlib_backend))
                     writer.write(ws.send(AcceptConnection(extensions=extensions)))
                 elif isinstance(event, (TextMessage, BytesMessage)):
                     if ws.state is not ConnectionState.OPEN:
@@ -186,11 +193,14 @@ async def close_transport(
 
 async def serve(
     host: str = "127.0.0.1", port: int = 9002, *, deflate: bool = True, max_message_size: int = MAX_MESSAGE_SIZE,
+    zlib_backend: str = "zlib",
 ) -> None:
     """Accept connections on ``host:port`` forever, one task per connection."""
+    PerMessageDeflate(zlib_backend=zlib_backend)  # a missing backend fails here, not per connection
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await serve_connection(reader, writer, deflate=deflate, max_message_size=max_message_size)
+        await serve_connection(reader, writer, deflate=deflate, max_message_size=max_message_size,
+                               zlib_backend=zlib_backend)
 
     server = await asyncio.start_server(handle, host, port)
     bound = server.sockets[0].getsockname()
@@ -205,12 +215,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=9002, help="port to listen on; 0 picks a free one (default 9002)")
     parser.add_argument("--no-deflate", dest="deflate", action="store_false",
                         help="decline permessage-deflate offers")
+    parser.add_argument("--zlib-backend", choices=("zlib", "zlib-ng", "isal"), default="zlib",
+                        help="permessage-deflate's zlib (default: the standard zlib)")
     parser.add_argument("--max-message-size", type=int, default=MAX_MESSAGE_SIZE, metavar="BYTES",
                         help=f"the largest message echoed; larger ones are refused with code 1009 "
                              f"(default {MAX_MESSAGE_SIZE})")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.host, args.port, deflate=args.deflate, max_message_size=args.max_message_size))
+        asyncio.run(serve(args.host, args.port, deflate=args.deflate, max_message_size=args.max_message_size,
+                          zlib_backend=args.zlib_backend))
 
 
 if __name__ == "__main__":

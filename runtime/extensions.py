@@ -40,8 +40,10 @@ use them instead of splitting on commas.
 
 from __future__ import annotations
 
+import importlib
 import zlib
 from abc import ABC, abstractmethod
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._generated.close_codes import CloseReason
@@ -51,6 +53,9 @@ from ._generated.opcodes import CONTROL_OPCODES, Opcode
 from ._generated.permessage_deflate import (
     CLIENT_MAX_WINDOW_BITS,
     CLIENT_NO_CONTEXT_TAKEOVER,
+    DEFAULT_COMPRESSION_THRESHOLD,
+    DEFAULT_MEM_LEVEL,
+    DEFAULT_COMPRESSOR_WINDOW_BITS,
     DEFAULT_WINDOW_BITS,
     EXTENSION_NAME,
     KIND_MAX_WINDOW_BITS,
@@ -63,7 +68,7 @@ from ._generated.permessage_deflate import (
     VALUE_REQUIRED,
     WINDOW_BITS_VALUES,
 )
-from .deflate import DeflateError, Deflater, Inflater
+from .deflate import BACKEND_MODULES, ZLIB, Backend, DeflateError, Deflater, Inflater
 from .frame_protocol import FrameContext
 from .utilities import LocalProtocolError, RemoteProtocolError
 
@@ -501,6 +506,73 @@ def _check_window_bits(value: int) -> int:
     return value
 
 
+#: zlib's memLevel range (zlib.h: 1..MAX_MEM_LEVEL).
+_MEM_LEVELS = range(1, 10)
+
+
+def _load_backend(value: str | ModuleType | Backend | None) -> Backend:
+    """The zlib backend ``zlib_backend`` names (see :class:`PerMessageDeflate`)."""
+    if value is None:
+        return ZLIB
+    if isinstance(value, Backend):
+        return value
+    if isinstance(value, ModuleType):
+        missing = [attr for attr in ("compressobj", "decompressobj", "error", "DEFLATED", "Z_DEFAULT_COMPRESSION")
+                   if not hasattr(value, attr)]
+        if missing:
+            msg = f"zlib_backend {value.__name__!r} is not zlib-compatible: it lacks {', '.join(missing)}"
+            raise ConfigurationError(msg)
+        return ZLIB if value is zlib else Backend.from_module(value)
+    if not isinstance(value, str) or value not in BACKEND_MODULES:
+        msg = (f"zlib_backend must be a module or one of {', '.join(map(repr, BACKEND_MODULES))}, "
+               f"got {value!r}")
+        raise ConfigurationError(msg)
+    module_name, extra = BACKEND_MODULES[value]
+    if extra is None:
+        return ZLIB
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        msg = (f"zlib_backend {value!r} needs the module {module_name}, which is not installed: "
+               f'pip install "wsspec[{extra}]"')
+        raise ConfigurationError(msg) from None
+    return Backend.from_module(module)
+
+
+def _check_level(level: int | None, backend: Backend) -> int | None:
+    if level is None:
+        return None
+    if isinstance(level, bool) or not isinstance(level, int) or not backend.min_level <= level <= backend.max_level:
+        limit = " (ISA-L compresses at levels 0-3 only)" if backend.max_level < zlib.Z_BEST_COMPRESSION else ""
+        msg = (f"compression_level must be an int from {backend.min_level} to {backend.max_level} for the "
+               f"{backend.name} backend{limit}, got {level!r}")
+        raise ConfigurationError(msg)
+    return level
+
+
+def _check_int(name: str, value: int, allowed: range | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or (
+            value < 0 if allowed is None else value not in allowed):
+        expected = "an int >= 0 (bytes)" if allowed is None else f"an int from {allowed[0]} to {allowed[-1]}"
+        msg = f"{name} must be {expected}, got {value!r}"
+        raise ConfigurationError(msg)
+    return value
+
+
+class _Tuning(NamedTuple):
+    """How this endpoint compresses (none of it is negotiated)."""
+
+    #: Messages shorter than this many bytes go out uncompressed.
+    compression_threshold: int
+    mem_level: int
+    #: ``None``: the backend's default.
+    compression_level: int | None
+    backend: Backend
+
+
+_DEFAULT_TUNING = _Tuning(DEFAULT_COMPRESSION_THRESHOLD, DEFAULT_MEM_LEVEL, None, ZLIB)
+
+
 def _ends_message(proto: FrameContext | FrameDecoder | FrameProtocol) -> bool:
     """Whether the payload piece being passed to ``frame_inbound_payload_data`` ends its message.
 
@@ -532,14 +604,52 @@ class PerMessageDeflate(Extension):
         if the client's offer names ``client_max_window_bits`` (bare or with
         a value); RFC 7692 §7.1.2.2 forbids it otherwise, and the client
         then keeps its default window of 32 KiB, which this server inflates.
+        A wsspec client not configured with it offers 15 (wsproto's offer)
+        but compresses with at most 12 bits
+        (``DEFAULT_COMPRESSOR_WINDOW_BITS``): a sender may always use a
+        smaller window than agreed. Configure 15 to compress with 15.
     :param server_no_context_takeover: ``bool``. The server starts each
         message it sends with an empty window (§7.1.1.1).
     :param server_max_window_bits: ``int`` 8..15 or ``None``. The server's
         window is at most ``2**bits`` bytes (§7.1.2.1): requested by a
-        client, imposed on itself by a server.
+        client, imposed on itself by a server. A server not configured with
+        it answers with ``server_max_window_bits=12`` (the smaller of 12 and
+        the offered value), lowering its own window, which §7.1.2.1 allows
+        whatever the offer said: ``DEFAULT_COMPRESSOR_WINDOW_BITS``, chosen by
+        measurement (docs: "permessage-deflate settings"). Configure 15 to
+        answer as wsproto 1.3.2 does.
+
+    wsspec's own options, keyword-only; none of them is negotiated, the
+    peer cannot tell them apart from other valid choices:
+
+    :param compression_threshold: ``int`` >= 0, bytes. A message whose
+        payload is shorter is sent uncompressed, RSV1 clear (RFC 7692 §6
+        lets a sender choose per message); 0 compresses every message, as
+        wsproto does. Default ``DEFAULT_COMPRESSION_THRESHOLD`` (256). Only
+        a message sent in one frame can be measured: the first frame of a
+        fragmented message is always compressed. Receiving is unaffected.
+    :param mem_level: ``int`` 1..9, zlib's memLevel for the messages sent:
+        the match finder's memory (zlib's deflate takes ``2**(window_bits +
+        2) + 2**(mem_level + 9)`` bytes). Default ``DEFAULT_MEM_LEVEL`` (5;
+        wsproto uses zlib's 8).
+    :param compression_level: ``int`` or ``None``: -1 (zlib's default, 6)
+        or 0..9 (0: stored, 1: fastest, 9: smallest); ISA-L accepts 0..3
+        only. ``None`` (default): the backend's default (ISA-L: 2).
+    :param zlib_backend: which zlib compresses and inflates, for this
+        connection only: ``None`` or ``"zlib"`` (the standard library, the
+        default), ``"zlib-ng"`` (``zlib_ng.zlib_ng``, ``pip install
+        "wsspec[zlib-ng]"``), ``"isal"`` (``isal.isal_zlib``, ``pip install
+        "wsspec[isal]"``), or a zlib-compatible module object. Inflation is
+        bounded the same way with each (``max_message_size``, pieces of
+        ``INFLATE_CHUNK_SIZE``). ISA-L cannot compress with an 8-bit window;
+        a compressor limited to 8 bits uses the standard zlib.
     :raises ConfigurationError: (a ``LocalProtocolError`` and a
-        ``ValueError``) a window size outside 8..15. wsproto 1.3.2 accepts
-        only 9..15; 8 works here (see :mod:`wsspec.deflate`).
+        ``ValueError``) a window size outside 8..15 (wsproto 1.3.2 accepts
+        only 9..15; 8 works here, see :mod:`wsspec.deflate`); a negative or
+        non-int ``compression_threshold``; ``mem_level`` outside 1..9;
+        ``compression_level`` outside the backend's range (ISA-L: 0..3); an
+        unknown ``zlib_backend``, or one whose module is not installed (the
+        message names the extra to install).
 
     Negotiation (RFC 7692 §5, §7):
 
@@ -556,10 +666,11 @@ class PerMessageDeflate(Extension):
 
     After :meth:`accept` or :meth:`finalize` succeeds, :meth:`enabled` is
     true, the four parameter attributes read the *agreed* values, and the
-    frame hooks compress every data message sent (RSV1 on its first frame
-    only, control frames never) and inflate every received message whose
-    first frame has RSV1 (RFC 7692 §6). zlib objects are created on first
-    use and, with no context takeover, dropped after every message.
+    frame hooks compress every data message sent that is not shorter than
+    ``compression_threshold`` (RSV1 on its first frame only, control frames
+    never) and inflate every received message whose first frame has RSV1
+    (RFC 7692 §6). zlib objects are created on first use and, with no
+    context takeover, dropped after every message.
 
     As in wsproto, the extension can also be enabled without negotiation by
     setting ``_enabled = True`` (wsproto's tests do); the hooks then use
@@ -590,10 +701,9 @@ class PerMessageDeflate(Extension):
     DEFAULT_CLIENT_MAX_WINDOW_BITS = DEFAULT_WINDOW_BITS
     DEFAULT_SERVER_MAX_WINDOW_BITS = DEFAULT_WINDOW_BITS
 
-    #: zlib compression level for outgoing messages, 0..9 or -1 (zlib's default).
-    compression_level: int = zlib.Z_DEFAULT_COMPRESSION
-    #: zlib memLevel for outgoing messages, 1..9 (memory of the match finder).
-    memory_level: int = zlib.DEF_MEM_LEVEL
+    # The options, shared by every instance left at the defaults (an idle
+    # connection holds nothing more for them).
+    _tuning: _Tuning = _DEFAULT_TUNING
 
     def __init__(
         self,
@@ -601,7 +711,21 @@ class PerMessageDeflate(Extension):
         client_max_window_bits: int | None = None,
         server_no_context_takeover: bool = False,
         server_max_window_bits: int | None = None,
+        *,
+        compression_threshold: int = DEFAULT_COMPRESSION_THRESHOLD,
+        mem_level: int = DEFAULT_MEM_LEVEL,
+        compression_level: int | None = None,
+        zlib_backend: str | ModuleType | None = None,
     ) -> None:
+        backend = _load_backend(zlib_backend)
+        tuning = _Tuning(
+            _check_int("compression_threshold", compression_threshold, None),
+            _check_int("mem_level", mem_level, _MEM_LEVELS),
+            _check_level(compression_level, backend),
+            backend,
+        )
+        if tuning != _DEFAULT_TUNING:
+            self._tuning = tuning
         self._config = _Settings(
             bool(client_no_context_takeover),
             bool(server_no_context_takeover),
@@ -683,6 +807,37 @@ class PerMessageDeflate(Extension):
         self._configure(server_max_window_bits=_check_window_bits(value))
 
     @property
+    def compression_threshold(self) -> int:
+        """
+        ``int``, bytes: a message sent in one frame whose payload is shorter
+        goes out uncompressed (RSV1 clear, RFC 7692 §6); 0 compresses every
+        message. Set at construction.
+        """
+        return self._tuning.compression_threshold
+
+    @property
+    def mem_level(self) -> int:
+        """``int`` 1..9: zlib's memLevel for the messages sent. Set at construction."""
+        return self._tuning.mem_level
+
+    @property
+    def compression_level(self) -> int:
+        """
+        ``int``: the compression level of the messages sent (-1 means zlib's
+        default, 6; ISA-L 0..3, default 2). Set at construction.
+        """
+        level = self._tuning.compression_level
+        return self._tuning.backend.default_level if level is None else level
+
+    @property
+    def zlib_backend(self) -> str:
+        """
+        ``str``: the name of the zlib backend (``"zlib"``, ``"zlib-ng"``,
+        ``"isal"``, or a module's name). Set at construction.
+        """
+        return self._tuning.backend.name
+
+    @property
     def max_message_size(self) -> int | None:
         """
         The largest inflated size, in bytes, of one compressed message from
@@ -744,7 +899,10 @@ class PerMessageDeflate(Extension):
     def _compressor(self) -> zlib._Compress | None:
         """wsproto's attribute: the zlib compression object in use, or ``None`` (none allocated)."""
         deflater = self._deflater
-        return None if deflater is None else deflater._obj
+        if deflater is None:
+            adopted = self._adopt_compressor
+            return None if adopted is None else adopted[0]
+        return deflater._obj
 
     @_compressor.setter
     def _compressor(self, value: zlib._Compress | None) -> None:
@@ -757,7 +915,10 @@ class PerMessageDeflate(Extension):
     def _decompressor(self) -> zlib._Decompress | None:
         """wsproto's attribute: the zlib decompression object in use, or ``None`` (none allocated)."""
         inflater = self._inflater
-        return None if inflater is None else inflater._obj
+        if inflater is None:
+            adopted = self._adopt_decompressor
+            return None if adopted is None else adopted[0]
+        return inflater._obj
 
     @_decompressor.setter
     def _decompressor(self, value: zlib._Decompress | None) -> None:
@@ -841,8 +1002,9 @@ class PerMessageDeflate(Extension):
 
         The response: ``server_no_context_takeover`` if offered or
         configured; ``client_no_context_takeover`` if offered or configured;
-        ``server_max_window_bits`` with the smaller of the offered and
-        configured values if either exists (§7.1.2.1 allows it unasked);
+        ``server_max_window_bits`` with the smaller of the offered and the
+        configured value, ``DEFAULT_COMPRESSOR_WINDOW_BITS`` (12) standing for
+        the latter when none is configured (§7.1.2.1 allows it unasked);
         ``client_max_window_bits`` only if the offer named it (§7.1.2.2),
         with the smaller of the offered and configured values, and left out
         when neither has a value.
@@ -858,8 +1020,9 @@ class PerMessageDeflate(Extension):
 
         server_nct = SERVER_NO_CONTEXT_TAKEOVER in offered or config.server_no_context_takeover
         client_nct = CLIENT_NO_CONTEXT_TAKEOVER in offered or config.client_no_context_takeover
-        limits = [b for b in (offered.get(SERVER_MAX_WINDOW_BITS), config.server_max_window_bits) if b is not None]
-        server_bits = min(limits) if limits else None
+        own = DEFAULT_COMPRESSOR_WINDOW_BITS if config.server_max_window_bits is None else config.server_max_window_bits
+        limits = [b for b in (offered.get(SERVER_MAX_WINDOW_BITS), own) if b is not None]
+        server_bits = min(limits)
         client_bits = None
         if CLIENT_MAX_WINDOW_BITS in offered:
             limits = [b for b in (offered[CLIENT_MAX_WINDOW_BITS], config.client_max_window_bits) if b is not None]
@@ -870,15 +1033,14 @@ class PerMessageDeflate(Extension):
             response.append((SERVER_NO_CONTEXT_TAKEOVER, None))
         if client_nct:
             response.append((CLIENT_NO_CONTEXT_TAKEOVER, None))
-        if server_bits is not None:
-            response.append((SERVER_MAX_WINDOW_BITS, server_bits))
+        response.append((SERVER_MAX_WINDOW_BITS, server_bits))
         if client_bits is not None:
             response.append((CLIENT_MAX_WINDOW_BITS, client_bits))
         self._enable(ConnectionType.SERVER, _Settings(
             client_nct,
             server_nct,
             DEFAULT_WINDOW_BITS if client_bits is None else client_bits,
-            DEFAULT_WINDOW_BITS if server_bits is None else server_bits,
+            server_bits,
         ))
         return _format_params(response)
 
@@ -947,9 +1109,17 @@ class PerMessageDeflate(Extension):
                                else (agreed.server_max_window_bits, agreed.client_max_window_bits))
         own_nct, peer_nct = ((agreed.client_no_context_takeover, agreed.server_no_context_takeover) if client
                              else (agreed.server_no_context_takeover, agreed.client_no_context_takeover))
+        configured = self._config.client_max_window_bits if client else self._config.server_max_window_bits
+        own_window = _bits(own_bits)
+        if configured is None:
+            # Not configured: compress with at most wsspec's default window (a
+            # sender may use less than agreed, RFC 7692 §7.1.2).
+            own_window = min(own_window, DEFAULT_COMPRESSOR_WINDOW_BITS)
         # Small wrappers; their zlib objects are created on first use.
-        deflater = self._deflater = Deflater(_bits(own_bits), own_nct, self.compression_level, self.memory_level)
-        inflater = self._inflater = Inflater(_bits(peer_bits), peer_nct)
+        tuning = self._tuning
+        deflater = self._deflater = Deflater(own_window, own_nct, tuning.compression_level, tuning.mem_level,
+                                             tuning.backend)
+        inflater = self._inflater = Inflater(_bits(peer_bits), peer_nct, tuning.backend)
         if self._adopt_compressor is not None:
             (deflater._obj,) = self._adopt_compressor
             self._adopt_compressor = None
@@ -1136,17 +1306,24 @@ class PerMessageDeflate(Extension):
         """
         Compress an outgoing data frame (RFC 7692 §7.2.1).
 
-        Every data message is compressed: its first frame (TEXT or BINARY)
-        gets RSV1, CONTINUATION frames do not, and each frame's payload is
-        the compressed fragment (the last one without the 4-byte tail).
-        Control frames pass unchanged. The zlib compression object
-        (``_compressor``) is created by the first data frame.
+        A data message is compressed unless it is sent in one frame (``fin``
+        on its TEXT or BINARY frame) with fewer than
+        :attr:`compression_threshold` bytes of payload; it then goes out
+        as it is, RSV1 clear (RFC 7692 §6). A compressed message's first
+        frame gets RSV1, its CONTINUATION frames do not, and each frame's
+        payload is the compressed fragment (the last one without the 4-byte
+        tail). Control frames pass unchanged. The zlib compression object
+        (``_compressor``) is created by the first compressed frame.
 
         :returns: ``(rsv, payload)`` to write.
         """
         if opcode in CONTROL_OPCODES:
             return (rsv, data)
         if opcode is not Opcode.CONTINUATION:
+            if fin and len(data) < self._tuning.compression_threshold:
+                # One frame, short: sent as it is. (A CONTINUATION frame always
+                # follows a first frame without FIN, which is compressed.)
+                return (rsv, data)
             rsv = RsvBits(True, rsv[1], rsv[2])
         deflater = self._deflater
         if deflater is None:

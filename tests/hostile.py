@@ -89,13 +89,13 @@ def fragment_reads(count: int = 10_000) -> Iterable[bytes]:
 # -- the libraries under test ----------------------------------------------------------
 
 
-def wsspec_server(deflate: bool) -> Any:
+def wsspec_server(deflate: bool, zlib_backend: str = "zlib") -> Any:
     from wsspec.connection import Connection, ConnectionType
     from wsspec.extensions import PerMessageDeflate
 
     extensions = []
     if deflate:
-        ext = PerMessageDeflate()
+        ext = PerMessageDeflate(zlib_backend=zlib_backend)
         assert ext.accept("permessage-deflate") is not None  # the server side of a plain offer
         extensions.append(ext)
     return Connection(ConnectionType.SERVER, extensions)

@@ -121,7 +121,10 @@ def test_quick_run_prints_every_table_and_a_recommendation() -> None:
     assert "`enable_server_permessage_deflate`" in out and "server_max_window_bits=12," in out
     assert 'compress_settings={"memLevel": 5},' in out
     assert "## Recommendation" in out
-    assert re.search(r"\*\*window and memLevel: server_max_window_bits=1[0-5], memLevel=[58]\*\*", out)
+    # A quick run on a loaded machine may leave no setting within rule 1's bounds; the
+    # script then says so rather than recommend from noise.
+    assert re.search(r"\*\*window and memLevel: server_max_window_bits=1[0-5], memLevel=[58]\*\*", out) or (
+        "- window and memLevel: no setting met rule 1 on this run (noise?): keep 15/8." in out)
     assert re.search(r"\*\*context takeover: (on|off)", out)
     assert "compression threshold:" in out
     assert "levels 0-3 only" in out

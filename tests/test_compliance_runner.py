@@ -82,6 +82,19 @@ def test_ci_selection_is_sections_1_to_10_and_exact_deflate_cases() -> None:
     assert runner.parse_args(["--ci"]).case_list == cases
 
 
+def test_backend_selection_and_argument() -> None:
+    args = runner.parse_args(["--ci-backend", "--zlib-backend", "isal"])
+    assert args.zlib_backend == "isal"
+    assert args.case_list == runner.CI_BACKEND_CASES
+    assert len(set(args.case_list)) == (5 + 7) * len(runner.CI_BACKEND_SUBCASES)
+    assert all(case.split(".")[0] in ("12", "13") and "*" not in case for case in args.case_list)
+    assert runner.parse_args([]).zlib_backend == "zlib"
+    for bad in (["--zlib-backend", "gzip"], ["--ci", "--ci-backend"]):
+        with pytest.raises(SystemExit) as exc:
+            runner.parse_args(bad)
+        assert exc.value.code == runner.EXIT_USAGE
+
+
 def test_arguments() -> None:
     args = runner.parse_args(["--cases", "1.*, 2.*,9.1.1", "--side", "client"])
     assert (args.case_list, args.side) == (["1.*", "2.*", "9.1.1"], "client")

@@ -198,10 +198,14 @@ def test_pmd_name_and_supported_extensions() -> None:
 
 
 def test_pmd_constructor_signature_equals_wsproto() -> None:
+    """wsproto's parameters, in order, with their defaults; then wsspec's own, keyword-only."""
     ours = inspect.signature(PerMessageDeflate.__init__)
     theirs = inspect.signature(wp_extensions.PerMessageDeflate.__init__)
-    assert list(ours.parameters) == list(theirs.parameters)
-    assert [p.default for p in ours.parameters.values()] == [p.default for p in theirs.parameters.values()]
+    shared = [p for p in ours.parameters.values() if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+    assert [p.name for p in shared] == list(theirs.parameters)
+    assert [p.default for p in shared] == [p.default for p in theirs.parameters.values()]
+    own = [p.name for p in ours.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert own == ["compression_threshold", "mem_level", "compression_level", "zlib_backend"]
 
 
 def test_pmd_defaults_and_parameters() -> None:
@@ -344,12 +348,13 @@ def test_pmd_client_accepts_server_that_accepts() -> None:
 
 @pytest.mark.parametrize(
     ("offer", "answer"),
-    [(BROWSER_OFFER, b"permessage-deflate"),
-     (b"permessage-deflate", b"permessage-deflate"),
+    # Not configured, the server lowers its own window to 12 (RFC 7692 §7.1.2.1).
+    [(BROWSER_OFFER, b"permessage-deflate; server_max_window_bits=12"),
+     (b"permessage-deflate", b"permessage-deflate; server_max_window_bits=12"),
      (b"permessage-deflate; server_max_window_bits=10, permessage-deflate",
       b"permessage-deflate; server_max_window_bits=10"),
      (b"permessage-deflate; client_max_window_bits; server_no_context_takeover",
-      b"permessage-deflate; server_no_context_takeover")],
+      b"permessage-deflate; server_no_context_takeover; server_max_window_bits=12")],
 )
 def test_pmd_server_accepts_browser_offer(offer: bytes, answer: bytes) -> None:
     server = H11Handshake(ConnectionType.SERVER)
@@ -366,10 +371,15 @@ def test_pmd_server_accepts_browser_offer(offer: bytes, answer: bytes) -> None:
 
 
 def test_pmd_server_extensions_handshake_accepts() -> None:
-    assert server_extensions_handshake([BROWSER_OFFER.decode()], [PerMessageDeflate()]) == b"permessage-deflate"
+    assert server_extensions_handshake(
+        [BROWSER_OFFER.decode()], [PerMessageDeflate()],
+    ) == b"permessage-deflate; server_max_window_bits=12"
     assert server_extensions_handshake(
         [BROWSER_OFFER.decode()], [PerMessageDeflate(client_max_window_bits=10)],
-    ) == b"permessage-deflate; client_max_window_bits=10"
+    ) == b"permessage-deflate; server_max_window_bits=12; client_max_window_bits=10"
+    assert server_extensions_handshake(
+        [BROWSER_OFFER.decode()], [PerMessageDeflate(server_max_window_bits=15)],
+    ) == b"permessage-deflate; server_max_window_bits=15"
 
 
 def test_pmd_client_extensions_handshake_with_nothing_accepted() -> None:

@@ -47,6 +47,7 @@ from wsspec.events import (
     Request,
     TextMessage,
 )
+from wsspec._generated.permessage_deflate import DEFAULT_COMPRESSOR_WINDOW_BITS
 from wsspec.extensions import Extension, PerMessageDeflate
 
 HOST = "127.0.0.1"
@@ -302,7 +303,9 @@ def test_websockets_client_offers_deflate_and_wsspec_accepts():
         port = server.sockets[0].getsockname()[1]
         async with server:
             async with connect(f"ws://{HOST}:{port}/") as conn:
-                assert conn.response.headers.get("Sec-WebSocket-Extensions") == "permessage-deflate"
+                # wsspec's server lowers its own window to 12 (RFC 7692 §7.1.2.1; DEFAULT_COMPRESSOR_WINDOW_BITS).
+                assert conn.response.headers.get("Sec-WebSocket-Extensions") == \
+                    "permessage-deflate; server_max_window_bits=12"
                 (theirs,) = conn.protocol.extensions
                 assert isinstance(theirs, WsPerMessageDeflate)
                 before = log["peer"].bytes_received
@@ -344,17 +347,20 @@ DEFLATE_COMBOS = {
 }
 
 
-def _agreed(combo: dict) -> dict:
+def _agreed(combo: dict, wsspec_server: bool = False) -> dict:
+    server_bits = combo.get("server_max_window_bits", 15)
+    if wsspec_server:  # it answers with at most its default window, 12 (RFC 7692 §7.1.2.1)
+        server_bits = min(server_bits, DEFAULT_COMPRESSOR_WINDOW_BITS)
     return {
         "server_no_context_takeover": combo.get("server_no_context_takeover", False),
         "client_no_context_takeover": combo.get("client_no_context_takeover", False),
-        "server_max_window_bits": combo.get("server_max_window_bits", 15),
+        "server_max_window_bits": server_bits,
         "client_max_window_bits": combo.get("client_max_window_bits", 15),
     }
 
 
 def _check_agreement(ours: PerMessageDeflate, theirs: WsPerMessageDeflate, combo: dict, theirs_is_client: bool):
-    agreed = _agreed(combo)
+    agreed = _agreed(combo, wsspec_server=theirs_is_client)
     assert ours.enabled()
     assert {name: getattr(ours, name) for name in agreed} == agreed
     local, remote = ("client", "server") if theirs_is_client else ("server", "client")

@@ -6,6 +6,8 @@ wsproto 1.3.2 does with the same bytes.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import zlib
 
 import pytest
@@ -29,6 +31,7 @@ from wsspec.events import (
     Request,
     TextMessage,
 )
+from wsspec.deflate import BACKEND_MODULES
 from wsspec.extensions import PerMessageDeflate
 from wsspec.frame_protocol import FrameProtocol
 from wsspec.utilities import LocalProtocolError, RemoteProtocolError
@@ -48,8 +51,18 @@ def close_code(frame_bytes: bytes) -> int:
     return int.from_bytes(frame_bytes[2:4], "big")
 
 
-def deflated_server(**limits) -> Connection:
-    ext = PerMessageDeflate()
+def _installed(name: str) -> bool:
+    module, _ = BACKEND_MODULES[name]
+    return importlib.util.find_spec(module.split(".")[0]) is not None
+
+
+#: Every zlib backend (issue 12); the optional ones when installed (the dev extra has both).
+BACKENDS = [pytest.param(name, marks=pytest.mark.skipif(not _installed(name), reason=f"{name} not installed"))
+            for name in BACKEND_MODULES]
+
+
+def deflated_server(backend: str = "zlib", **limits) -> Connection:
+    ext = PerMessageDeflate(zlib_backend=backend)
     assert ext.accept("permessage-deflate") is not None
     return Connection(SERVER, [ext], **limits)
 
@@ -184,32 +197,36 @@ def test_text_is_counted_in_utf8_bytes() -> None:
     assert events(conn, frame(0x1, "€€".encode()))[-1].code == 1009  # 6 bytes
 
 
-def test_inflation_stops_at_the_connection_limit() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_inflation_stops_at_the_connection_limit(backend: str) -> None:
     limit = 100 * KiB
-    conn = deflated_server(max_message_size=limit)
+    conn = deflated_server(backend, max_message_size=limit)
     got = events(conn, frame(0x2, compressed(bytes(10 * MiB)), rsv1=True))
     assert got[-1].code == 1009 and "max_message_size" in got[-1].reason
     assert sum(len(e.data) for e in got[:-1]) <= limit
     assert close_code(conn.data_to_send()) == 1009
 
 
-def test_compressed_message_at_exactly_the_limit() -> None:
-    conn = deflated_server(max_message_size=1000)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_compressed_message_at_exactly_the_limit(backend: str) -> None:
+    conn = deflated_server(backend, max_message_size=1000)
     got = events(conn, frame(0x2, compressed(b"a" * 1000), rsv1=True))
     assert b"".join(e.data for e in got) == b"a" * 1000 and got[-1].message_finished
 
 
-def test_the_extensions_own_limit_still_applies_when_smaller() -> None:
-    conn = deflated_server(max_message_size=MiB)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_extensions_own_limit_still_applies_when_smaller(backend: str) -> None:
+    conn = deflated_server(backend, max_message_size=MiB)
     conn.extensions[0].max_message_size = 1000
     assert events(conn, frame(0x2, compressed(bytes(2000)), rsv1=True))[-1].code == 1009
 
 
-def test_large_compressed_frames_are_delivered_in_bounded_pieces() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_large_compressed_frames_are_delivered_in_bounded_pieces(backend: str) -> None:
     from wsspec.extensions import INFLATE_CHUNK_SIZE
 
     data = bytes(range(256)) * (5 * MiB // 256)
-    conn = deflated_server(max_message_size=None)
+    conn = deflated_server(backend, max_message_size=None)
     got = events(conn, frame(0x2, compressed(data), rsv1=True))
     assert b"".join(e.data for e in got) == data
     assert max(len(e.data) for e in got) <= INFLATE_CHUNK_SIZE
@@ -237,12 +254,14 @@ def test_memory_for_a_2_gib_frame_header() -> None:
     assert wsproto_outcome.close is None and wsproto_outcome.delivered == 4 * MiB
 
 
-def test_memory_for_a_200_mib_decompression_bomb() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_memory_for_a_200_mib_decompression_bomb(backend: str) -> None:
     data = hostile.bomb()
-    alone = hostile.run(hostile.wsspec_server, hostile.bomb_reads(data), deflate=True, assemble=False)
+    server = functools.partial(hostile.wsspec_server, zlib_backend=backend)
+    alone = hostile.run(server, hostile.bomb_reads(data), deflate=True, assemble=False)
     assert alone.close.code == 1009
     assert alone.peak < 2 * MiB, alone.peak  # pieces of 256 KiB, never the whole output
-    app = hostile.run(hostile.wsspec_server, hostile.bomb_reads(data), deflate=True)
+    app = hostile.run(server, hostile.bomb_reads(data), deflate=True)
     assert app.delivered <= DEFAULT_MAX_MESSAGE_SIZE
     assert app.peak < DEFAULT_MAX_MESSAGE_SIZE + 2 * MiB, app.peak
 

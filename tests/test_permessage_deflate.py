@@ -322,7 +322,9 @@ def test_client_without_acceptance_is_declined() -> None:
 def test_server_acceptable_offer_enables() -> None:
     ext = PerMessageDeflate()
     _, reply = our_server(b"permessage-deflate", ext=ext)
-    assert extensions_header(reply) == [b"permessage-deflate"] and ext.enabled()
+    # Not configured with server_max_window_bits, the server lowers its own
+    # window to DEFAULT_COMPRESSOR_WINDOW_BITS (RFC 7692 §7.1.2.1).
+    assert extensions_header(reply) == [b"permessage-deflate; server_max_window_bits=12"] and ext.enabled()
 
 
 def test_server_unacceptable_offer_is_declined_and_forgotten() -> None:
@@ -411,11 +413,14 @@ def browser_accepts(response: bytes, offered_client_max_window_bits: bool = True
 
 
 @pytest.mark.parametrize(("config", "expected"), [
-    ({}, b"permessage-deflate"),
-    ({"client_max_window_bits": 10}, b"permessage-deflate; client_max_window_bits=10"),
+    ({}, b"permessage-deflate; server_max_window_bits=12"),
+    ({"client_max_window_bits": 10}, b"permessage-deflate; server_max_window_bits=12; client_max_window_bits=10"),
     ({"server_no_context_takeover": True, "server_max_window_bits": 12},
      b"permessage-deflate; server_no_context_takeover; server_max_window_bits=12"),
-    ({"client_no_context_takeover": True}, b"permessage-deflate; client_no_context_takeover"),
+    ({"client_no_context_takeover": True},
+     b"permessage-deflate; client_no_context_takeover; server_max_window_bits=12"),
+    # wsproto's answer, as wsproto-style code configures it:
+    ({"server_max_window_bits": 15}, b"permessage-deflate; server_max_window_bits=15"),
 ])
 def test_chromium_offer_accepted_with_a_response_a_browser_accepts(config: dict, expected: bytes) -> None:
     # The exact request Chromium sends.
@@ -491,9 +496,9 @@ def test_server_declines_invalid_offer_and_takes_the_next(case: str) -> None:
     # Declined, not failed: the next offer is taken, and nothing of the bad one shows.
     ext = PerMessageDeflate()
     _, reply = our_server(bad.encode() + b", permessage-deflate", ext=ext)
-    assert extensions_header(reply) == [b"permessage-deflate"]
+    assert extensions_header(reply) == [b"permessage-deflate; server_max_window_bits=12"]
     assert (ext.client_no_context_takeover, ext.server_no_context_takeover) == (False, False)
-    assert (ext.client_max_window_bits, ext.server_max_window_bits) == (15, 15)
+    assert (ext.client_max_window_bits, ext.server_max_window_bits) == (15, 12)
 
     wp_ext = wp_extensions.PerMessageDeflate()
     try:
@@ -549,7 +554,7 @@ def test_nothing_leaks_from_a_rejected_offer() -> None:
     message, first, second = two_messages_sharing_a_window()
 
     server, reply = our_server(offers)
-    assert extensions_header(reply) == [b"permessage-deflate"]
+    assert extensions_header(reply) == [b"permessage-deflate; server_max_window_bits=12"]
     assert bytes_of(deliver(server.connection, first)) == message
     assert bytes_of(deliver(server.connection, second)) == message
 
@@ -565,7 +570,7 @@ def test_nothing_leaks_into_the_response() -> None:
     offers = b"permessage-deflate; client_no_context_takeover; server_max_window_bits=16, permessage-deflate"
     ext = PerMessageDeflate()
     _, reply = our_server(offers, ext=ext)
-    assert extensions_header(reply) == [b"permessage-deflate"]
+    assert extensions_header(reply) == [b"permessage-deflate; server_max_window_bits=12"]
     assert ext.client_no_context_takeover is False
     _, wp_reply = wsproto_server(offers)
     assert extensions_header(wp_reply) == [b"permessage-deflate; client_no_context_takeover"]
@@ -576,8 +581,9 @@ def test_server_client_max_window_bits_announced_when_the_offer_names_it() -> No
     offer: the response says 10, the client compresses with 10, the server inflates
     with 10."""
     client, server, client_ext, server_ext, header = pair(PerMessageDeflate(), PerMessageDeflate(client_max_window_bits=10))
-    # The default (wsproto's) offer names server_max_window_bits=15 too, which is answered.
-    assert header == b"permessage-deflate; server_max_window_bits=15; client_max_window_bits=10"
+    # The default (wsproto's) offer names server_max_window_bits=15 too, which is
+    # answered with the server's own default window, 12 (RFC 7692 §7.1.2.1).
+    assert header == b"permessage-deflate; server_max_window_bits=12; client_max_window_bits=10"
     assert client_ext.client_max_window_bits == server_ext.client_max_window_bits == 10
     assert client_ext._deflater.window_bits == server_ext._inflater.window_bits == 10
     message = far_matches(distance=600)  # within 1 KiB: back-references survive the 10-bit window
@@ -593,7 +599,7 @@ def test_server_client_max_window_bits_not_announced_when_the_offer_does_not_nam
 
     ext = PerMessageDeflate(client_max_window_bits=9)
     server, reply = our_server(b"permessage-deflate", ext=ext)
-    assert extensions_header(reply) == [b"permessage-deflate"]
+    assert extensions_header(reply) == [b"permessage-deflate; server_max_window_bits=12"]
     assert browser_accepts(reply, offered_client_max_window_bits=False)
     assert ext.client_max_window_bits == 15  # the agreed window, not the configured one
     assert bytes_of(deliver(server.connection, first)) == message
@@ -608,7 +614,8 @@ def test_server_client_max_window_bits_not_announced_when_the_offer_does_not_nam
 
 
 @pytest.mark.parametrize(("offer", "expected"), [
-    ('permessage-deflate; client_max_window_bits="10"', "permessage-deflate; client_max_window_bits=10"),
+    ('permessage-deflate; client_max_window_bits="10"',
+     "permessage-deflate; server_max_window_bits=12; client_max_window_bits=10"),
     ('permessage-deflate; server_max_window_bits = "12"', "permessage-deflate; server_max_window_bits=12"),
 ])
 def test_quoted_values_accepted(offer: str, expected: str) -> None:
@@ -630,7 +637,8 @@ def test_quoted_comma_does_not_split_the_offer() -> None:
 @pytest.mark.parametrize("offer", ["permessage-deflate; server_max_window_bits=8",
                                    "permessage-deflate; client_max_window_bits=8"])
 def test_window_bits_8_accepted(offer: str) -> None:
-    assert server_extensions_handshake([offer], [PerMessageDeflate()]) == offer.encode()
+    expected = offer if "server" in offer else "permessage-deflate; server_max_window_bits=12; client_max_window_bits=8"
+    assert server_extensions_handshake([offer], [PerMessageDeflate()]) == expected.encode()
     # wsproto declines 8 (RFC 7692 §7.1.2 allows 8..15).
     assert wp_handshake.server_extensions_handshake([offer], [wp_extensions.PerMessageDeflate()]) is None
 
@@ -644,15 +652,23 @@ def test_server_accepts_only_one_permessage_deflate() -> None:
 def test_server_response_parameters() -> None:
     cases = {
         # (configuration, offer) -> response parameters
-        ((), "client_max_window_bits=12"): "client_max_window_bits=12",
-        (("client_max_window_bits", 10), "client_max_window_bits=12"): "client_max_window_bits=10",
-        (("client_max_window_bits", 13), "client_max_window_bits=12"): "client_max_window_bits=12",
+        ((), ""): "server_max_window_bits=12",  # the server's default window (RFC 7692 §7.1.2.1)
+        ((), "server_max_window_bits=15"): "server_max_window_bits=12",
+        ((), "server_max_window_bits=9"): "server_max_window_bits=9",
+        ((), "client_max_window_bits=12"): "server_max_window_bits=12; client_max_window_bits=12",
+        (("client_max_window_bits", 10), "client_max_window_bits=12"):
+            "server_max_window_bits=12; client_max_window_bits=10",
+        (("client_max_window_bits", 13), "client_max_window_bits=12"):
+            "server_max_window_bits=12; client_max_window_bits=12",
         (("server_max_window_bits", 10), ""): "server_max_window_bits=10",
         (("server_max_window_bits", 10), "server_max_window_bits=12"): "server_max_window_bits=10",
         (("server_max_window_bits", 13), "server_max_window_bits=12"): "server_max_window_bits=12",
-        (("server_no_context_takeover", True), ""): "server_no_context_takeover",
+        # Configured 15: wsproto's answers.
+        (("server_max_window_bits", 15), ""): "server_max_window_bits=15",
+        (("server_max_window_bits", 15), "server_max_window_bits=15"): "server_max_window_bits=15",
+        (("server_no_context_takeover", True), ""): "server_no_context_takeover; server_max_window_bits=12",
         ((), "server_no_context_takeover; client_no_context_takeover"):
-            "server_no_context_takeover; client_no_context_takeover",
+            "server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12",
     }
     for ((config, offer)), expected in cases.items():
         ext = PerMessageDeflate(**dict([config] if config else []))
@@ -797,8 +813,13 @@ def test_configuration_errors() -> None:
 # ----------------------------------------------------------------------------
 
 
+def every_message() -> PerMessageDeflate:
+    """An extension that compresses every message, as wsproto's does (no threshold)."""
+    return PerMessageDeflate(compression_threshold=0)
+
+
 def test_messages_round_trip_compressed() -> None:
-    client, server, *_ = pair()
+    client, server, *_ = pair(every_message(), every_message())
     for text in ["hello", "Grüße, κόσμε! 你好 🌍" * 100, "x" * 100_000]:
         wire = client.send(TextMessage(text))
         ((fin, rsv1, opcode, payload),) = parse_frames(wire)
@@ -830,7 +851,7 @@ def test_final_block_streams_are_inflated() -> None:
 
 
 def test_empty_messages() -> None:
-    client, server, *_ = pair()
+    client, server, *_ = pair(every_message(), every_message())
     for event in (TextMessage(""), BytesMessage(b""), TextMessage("after"), TextMessage("")):
         wire = client.send(event)
         ((fin, rsv1, _, payload),) = parse_frames(wire)
@@ -1045,7 +1066,9 @@ def test_compression_objects_are_created_lazily() -> None:
     server.receive_data(client.send(Ping(b"x")))
     list(server.events())
     assert not client_ext._deflater.active and not server_ext._inflater.active  # control frames need none
-    deliver(server, client.send(TextMessage("now")))
+    deliver(server, client.send(TextMessage("short")))  # below the threshold: sent uncompressed
+    assert not client_ext._deflater.active and not server_ext._inflater.active
+    deliver(server, client.send(TextMessage("now " * 100)))
     assert client_ext._deflater.active and server_ext._inflater.active
     assert not server_ext._deflater.active and not client_ext._inflater.active
 
@@ -1058,14 +1081,14 @@ def test_idle_negotiated_connections_hold_no_zlib_memory() -> None:
         pairs = [pair() for _ in range(20)]
         idle = tracemalloc.get_traced_memory()[0] - before
         for client, server, *_ in pairs:
-            deliver(server, client.send(TextMessage("wake up")))
+            deliver(server, client.send(TextMessage("wake up " * 40)))
         busy = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    # A compressor with the default window and memLevel is ~260 KiB of zlib state;
-    # 20 idle pairs hold none of it.
+    # A client's compressor (window 12, memLevel 5: wsspec's defaults) is ~48 KiB of
+    # zlib state and the server's inflater (window 15) ~40 KiB; 20 idle pairs hold none of it.
     assert idle < 20 * 40 * KiB, idle
-    assert busy > idle + 20 * 200 * KiB, (idle, busy)
+    assert busy > idle + 20 * 70 * KiB, (idle, busy)
 
 
 def test_window_bits_8_both_ways() -> None:
@@ -1265,7 +1288,9 @@ def test_round_trips_with_wsproto(ours: str, config: dict) -> None:
     for message in _messages():
         event = TextMessage(message) if isinstance(message, str) else BytesMessage(message)
         wire = ours_conn.send(event)
-        assert parse_frames(wire)[0][1]  # RSV1: compressed
+        size = len(message.encode() if isinstance(message, str) else message)
+        # RSV1: compressed, unless shorter than the threshold (wsproto inflates only RSV1 messages).
+        assert parse_frames(wire)[0][1] is (size >= our_ext.compression_threshold)
         theirs.receive_data(wire)
         got = list(theirs.events())
         joined = "".join(e.data for e in got) if isinstance(message, str) else b"".join(e.data for e in got)
@@ -1434,16 +1459,19 @@ def test_zlib_objects_assigned_before_first_use_are_adopted() -> None:
 @pytest.mark.parametrize("no_context_takeover", [False, True])
 @pytest.mark.parametrize("pieces", [1, 2, 3])
 @pytest.mark.parametrize("delta", [-1, 0, 1])
+@pytest.mark.parametrize("backend", ["zlib", "zlib-ng", "isal"])
 def test_exact_multiple_of_inflate_chunk_size_ends_on_its_last_piece(pieces: int, delta: int,
-                                                                       no_context_takeover: bool) -> None:
+                                                                       no_context_takeover: bool, backend: str) -> None:
     """A message inflating to k * INFLATE_CHUNK_SIZE bytes ends with its last full piece
     (message_finished=True), not with an extra empty piece; sizes next to it are unchanged."""
     from wsspec.extensions import INFLATE_CHUNK_SIZE
 
     size = pieces * INFLATE_CHUNK_SIZE + delta
     for payload in (bytes(size), random.Random(size).randbytes(size)):
-        sender = PerMessageDeflate(client_no_context_takeover=no_context_takeover)
-        receiver = PerMessageDeflate(client_no_context_takeover=no_context_takeover)
+        if not _installed(backend):
+            pytest.skip(f"{backend} not installed")
+        sender = PerMessageDeflate(client_no_context_takeover=no_context_takeover, zlib_backend=backend)
+        receiver = PerMessageDeflate(client_no_context_takeover=no_context_takeover, zlib_backend=backend)
         sender._enabled = receiver._enabled = True
         client, server = FrameProtocol(True, [sender]), FrameProtocol(False, [receiver])
         for _ in range(2):  # a second message: the window (or its reset) carries over correctly
@@ -1455,3 +1483,233 @@ def test_exact_multiple_of_inflate_chunk_size_ends_on_its_last_piece(pieces: int
             assert all(len(f.payload) <= INFLATE_CHUNK_SIZE for f in frames)
             expected = -(-size // INFLATE_CHUNK_SIZE)  # ceil: the pieces the output needs, no more
             assert len(frames) == expected
+
+
+# ----------------------------------------------------------------------------
+# issue 12: the measured defaults, the compression threshold, the zlib backends
+# ----------------------------------------------------------------------------
+
+
+def test_defaults_come_from_the_spec() -> None:
+    ext = PerMessageDeflate()
+    assert ext.compression_threshold == spec.DEFAULT_COMPRESSION_THRESHOLD == 256
+    assert ext.mem_level == spec.DEFAULT_MEM_LEVEL == 5
+    assert ext.zlib_backend == "zlib" and ext.compression_level == zlib.Z_DEFAULT_COMPRESSION
+    assert ext.accept("permessage-deflate") == f"server_max_window_bits={spec.DEFAULT_COMPRESSOR_WINDOW_BITS}"
+    assert ext._deflater.window_bits == 12 and ext._deflater.mem_level == 5
+    # The client's offer stays wsproto's; it compresses with at most 12 bits all the same
+    # (a sender may use a smaller window than agreed), unless configured.
+    client = PerMessageDeflate()
+    assert client.offer() == "client_max_window_bits=15; server_max_window_bits=15"
+    client.finalize("permessage-deflate; server_max_window_bits=12")
+    assert client.client_max_window_bits == 15  # what was agreed
+    assert client._deflater.window_bits == 12 and client._inflater.window_bits == 12
+    client = PerMessageDeflate(client_max_window_bits=15)
+    client.finalize("permessage-deflate; server_max_window_bits=12")
+    assert client._deflater.window_bits == 15
+    client = PerMessageDeflate()
+    client.finalize("permessage-deflate; client_max_window_bits=10")
+    assert client._deflater.window_bits == 10  # the server's limit is lower still
+
+
+def test_wsprotos_settings_give_wsprotos_behaviour() -> None:
+    ext = PerMessageDeflate(server_max_window_bits=15, mem_level=zlib.DEF_MEM_LEVEL, compression_threshold=0)
+    assert ext.accept("permessage-deflate; client_max_window_bits") == "server_max_window_bits=15"
+    proto = FrameProtocol(False, [ext])
+    rsv, data = ext.frame_outbound(proto, Opcode.BINARY, NO_RSV, b"x" * 23, True)
+    assert rsv.rsv1 and data == b"\xaa\xa8\xc0\n\x00\x00"  # wsproto's bytes for it
+
+
+@pytest.mark.parametrize("threshold", [0, 1, 100, 256])
+def test_messages_below_the_threshold_go_out_uncompressed(threshold: int) -> None:
+    client, server, client_ext, server_ext, _ = pair(PerMessageDeflate(compression_threshold=threshold),
+                                                     PerMessageDeflate(compression_threshold=threshold))
+    for size in sorted({0, max(threshold - 1, 0), threshold, threshold + 1, 1000}):
+        text = "j" * size
+        for sender, receiver in ((client, server), (server, client)):
+            wire = sender.send(TextMessage(text))
+            ((fin, rsv1, _, payload),) = parse_frames(wire)
+            assert fin and rsv1 is (size >= threshold), (size, threshold)
+            if not rsv1:
+                assert payload == text.encode()  # as it is (the client's frame unmasked by parse_frames)
+            assert text_of(deliver(receiver, wire)) == text
+
+
+def test_threshold_counts_bytes_and_leaves_fragments_and_receiving_alone() -> None:
+    client, server, client_ext, server_ext, _ = pair()
+    short = "é" * 127  # 254 bytes of UTF-8: below 256
+    assert not parse_frames(client.send(TextMessage(short)))[0][1]
+    assert parse_frames(client.send(TextMessage(short + "é")))[0][1]  # 256 bytes
+    # A fragmented message is compressed whatever its fragments' sizes: its size is unknown at its first frame.
+    wire = client.send(TextMessage("a", message_finished=False)) + client.send(TextMessage("b"))
+    frames = parse_frames(wire)
+    assert [f[1] for f in frames] == [True, False]
+    assert text_of(deliver(server, wire)) == "ab"
+    # Receiving: a short compressed message from a peer without a threshold is inflated.
+    assert text_of(deliver(server, frame(0x1, raw_deflate(b"hi"), rsv1=True))) == "hi"
+    # No compression object was needed for uncompressed messages.
+    assert not server_ext._deflater.active
+
+
+def test_option_errors() -> None:
+    for kwargs in ({"compression_threshold": -1}, {"compression_threshold": "256"}, {"compression_threshold": True},
+                   {"mem_level": 0}, {"mem_level": 10}, {"compression_level": 10}, {"compression_level": -2},
+                   {"zlib_backend": "gzip"}, {"zlib_backend": 3}, {"zlib_backend": json}):
+        with pytest.raises(ConfigurationError) as info:
+            PerMessageDeflate(**kwargs)
+        assert isinstance(info.value, LocalProtocolError) and isinstance(info.value, ValueError)
+        assert next(iter(kwargs)) in str(info.value) or "zlib_backend" in str(info.value), (kwargs, info.value)
+    assert PerMessageDeflate(zlib_backend=zlib).zlib_backend == "zlib"
+
+
+def test_a_missing_backend_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "zlib_ng.zlib_ng", None)  # import then raises ImportError
+    monkeypatch.setitem(sys.modules, "isal.isal_zlib", None)
+    with pytest.raises(ConfigurationError, match=r'pip install "wsspec\[zlib-ng\]"'):
+        PerMessageDeflate(zlib_backend="zlib-ng")
+    with pytest.raises(ConfigurationError, match=r'pip install "wsspec\[isal\]"'):
+        PerMessageDeflate(zlib_backend="isal")
+
+
+def _installed(name: str) -> bool:
+    import importlib.util
+
+    module, _ = deflate.BACKEND_MODULES[name]
+    return importlib.util.find_spec(module.split(".")[0]) is not None
+
+
+#: Every zlib backend; the optional ones when installed (the dev extra has both).
+BACKENDS = [pytest.param(name, marks=pytest.mark.skipif(not _installed(name), reason=f"{name} not installed"))
+            for name in deflate.BACKEND_MODULES]
+
+
+@pytest.mark.skipif(not _installed("isal"), reason="isal not installed")
+def test_isal_compresses_at_levels_0_to_3_only() -> None:
+    for level in range(4):
+        assert PerMessageDeflate(zlib_backend="isal", compression_level=level).compression_level == level
+    assert PerMessageDeflate(zlib_backend="isal").compression_level == 2  # ISA-L's default
+    for level in (-1, 4, 6, 9):
+        with pytest.raises(ConfigurationError, match="ISA-L compresses at levels 0-3 only"):
+            PerMessageDeflate(zlib_backend="isal", compression_level=level)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_round_trips_with_every_other_backend(backend: str) -> None:
+    """Messages compressed by one backend inflate with every other (a peer uses its own zlib)."""
+    messages = ["hello " * 100, json_like_text(64 * KiB, seed=2), "x" * 300_000]
+    for other in [p.values[0] for p in BACKENDS if _installed(p.values[0])]:
+        for nct in (False, True):
+            client, server, client_ext, server_ext, _ = pair(
+                PerMessageDeflate(zlib_backend=backend, client_no_context_takeover=nct),
+                PerMessageDeflate(zlib_backend=other, server_no_context_takeover=nct))
+            assert client_ext.zlib_backend == client_ext._deflater.backend.name == backend
+            assert server_ext._inflater.backend.name == other
+            for text in messages + messages:
+                wire = client.send(TextMessage(text))
+                assert parse_frames(wire)[0][1]
+                assert text_of(deliver(server, wire)) == text
+                assert text_of(deliver(client, server.send(TextMessage(text)))) == text
+            wire = b"".join(client.send(TextMessage(p, message_finished=i == 2)) for i, p in enumerate(messages))
+            assert text_of(deliver(server, wire)) == "".join(messages)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_honours_every_agreed_window(backend: str) -> None:
+    """Strict zlib inflaters with the agreed window decode each backend's output (8: the
+    compressor falls back to what can honour it, see wsspec.deflate)."""
+    ext_backend = PerMessageDeflate(zlib_backend=backend)._tuning.backend
+    for bits in range(spec.MIN_WINDOW_BITS, spec.MAX_WINDOW_BITS + 1):
+        deflater = deflate.Deflater(bits, backend=ext_backend)
+        strict = zlib.decompressobj(-bits)
+        for distance in (200, 250, 300, 600, 3000, 20_000):
+            message = far_matches(size=max(6000, 3 * distance), distance=distance, seed=distance + bits)
+            assert strict_inflate(deflater.compress(message, True) + TAIL, bits, strict) == message
+        assert deflater.backend.name == ("zlib" if bits < ext_backend.min_deflate_window_bits else backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_window_bits_8_both_ways(backend: str) -> None:
+    client, server, client_ext, server_ext, header = pair(
+        PerMessageDeflate(server_max_window_bits=8, zlib_backend=backend),
+        PerMessageDeflate(client_max_window_bits=8, zlib_backend=backend))
+    assert header == b"permessage-deflate; server_max_window_bits=8; client_max_window_bits=8"
+    for distance in (200, 300, 600):
+        message = far_matches(size=6000, distance=distance, seed=distance)
+        assert bytes_of(deliver(server, client.send(BytesMessage(message)))) == message
+        assert bytes_of(deliver(client, server.send(BytesMessage(message)))) == message
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("payload", [b"\xff\xff\xff", b"\x02\xff" * 40, bytes(range(256))])
+def test_backend_corrupt_data_fails_with_1007(backend: str, payload: bytes) -> None:
+    _, server, *_ = pair(None, PerMessageDeflate(zlib_backend=backend))
+    events = deliver(server, frame(0x2, payload, rsv1=True))
+    assert events[-1] == CloseConnection(1007, events[-1].reason)
+    assert "permessage-deflate: invalid compressed data" in events[-1].reason
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_rejects_a_reference_beyond_the_agreed_window(backend: str) -> None:
+    _, server, _, server_ext, _ = pair(PerMessageDeflate(client_max_window_bits=9),
+                                       PerMessageDeflate(zlib_backend=backend))
+    assert server_ext._inflater.window_bits == 9
+    message, first, second = two_messages_sharing_a_window(15)
+    assert bytes_of(deliver(server, first)) == message
+    events = deliver(server, second)
+    assert events == [CloseConnection(1007, events[0].reason)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_streams_a_bomb_in_bounded_chunks(backend: str, bomb: bytes) -> None:
+    """max_length, unconsumed_tail and eof behave as zlib's with every backend."""
+    chunk = 64 * KiB
+    inflater = deflate.Inflater(15, backend=PerMessageDeflate(zlib_backend=backend)._tuning.backend)
+    total = largest = calls = 0
+    out = inflater.inflate(bomb, chunk)
+    while True:
+        total += len(out)
+        largest = max(largest, len(out))
+        calls += 1
+        if not inflater.pending:
+            break
+        out = inflater.inflate(b"", chunk)
+    out = inflater.finish(chunk)
+    total += len(out)
+    while inflater.pending:
+        total += len(inflater.inflate(b"", chunk))
+    assert total == BOMB_SIZE and largest == chunk and calls >= BOMB_SIZE // chunk
+    assert not inflater.pending and inflater.active  # context takeover: the window stays
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_stops_a_bomb_at_max_message_size(backend: str, bomb: bytes) -> None:
+    limit = MiB
+    _, server, _, server_ext, _ = pair(None, PerMessageDeflate(zlib_backend=backend))
+    server_ext.max_message_size = limit
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        events = deliver(server, frame(0x2, bomb, rsv1=True))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert events[-1].code == 1009 and "max_message_size" in events[-1].reason
+    assert sum(len(e.data) for e in events if isinstance(e, BytesMessage)) <= limit
+    assert peak < limit + 2 * MiB, peak
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=150, deadline=None)
+@given(payload=st.binary(max_size=200), fin_first=st.booleans())
+def test_backend_random_compressed_payloads_never_raise(backend: str, payload: bytes, fin_first: bool) -> None:
+    _, server, *_ = pair(None, PerMessageDeflate(zlib_backend=backend))
+    wire = frame(0x2, payload, rsv1=True, fin=fin_first)
+    if not fin_first:
+        wire += frame(0x0, payload[::-1])
+    for event in deliver(server, wire):  # never raises
+        assert isinstance(event, (BytesMessage, CloseConnection))
+        if isinstance(event, CloseConnection):
+            assert event.code in (1002, 1007)

@@ -249,7 +249,7 @@ def main(cfg: Any, header_lines: list[str]) -> int:
                   for other in others}
         title = row.title
         if row.reference is not None and isinstance(cells.get("zlib"), dict):
-            title += f" (zlib alone: {fmt_cell(cells['zlib'], row)} msg/s)"
+            title += f" ({row.reference_label} alone: {fmt_cell(cells['zlib'], row)} msg/s)"
         unit = row.unit + (" (lower is better)" if row.kind in ("time", "memory") else "")
         line = [row.id, title, unit]
         line += [fmt_cell(cells.get(lib, "n/a"), row) if row.kind != "derived"

@@ -135,13 +135,18 @@ class WsprotoFamily:
 
     # -- connections ---------------------------------------------------------
 
-    def pair(self, deflate: bool = False) -> tuple[Any, Any]:
-        """A client and a server ``WSConnection``, OPEN, through the real handshake."""
+    def pair(self, deflate: bool = False, deflate_options: dict[str, Any] | None = None) -> tuple[Any, Any]:
+        """A client and a server ``WSConnection``, OPEN, through the real handshake;
+        ``deflate_options``: keywords for both ``PerMessageDeflate`` (wsspec's own, e.g. zlib_backend)."""
         ev = self.events
         client = self.WSConnection(self.CLIENT)
         server = self.WSConnection(self.SERVER)
-        client_exts = [self.extensions.PerMessageDeflate()] if deflate else []
-        server_exts = [self.extensions.PerMessageDeflate()] if deflate else []
+        options = deflate_options or {}
+        try:
+            client_exts = [self.extensions.PerMessageDeflate(**options)] if deflate else []
+            server_exts = [self.extensions.PerMessageDeflate(**options)] if deflate else []
+        except TypeError as exc:  # e.g. a --baseline tree before the option existed
+            raise NotNegotiated(f"PerMessageDeflate(**{options!r}): {exc}") from None
         server.receive_data(client.send(ev.Request(host="localhost", target="/", extensions=client_exts)))
         received = list(server.events())
         if len(received) != 1 or not isinstance(received[0], ev.Request):
@@ -333,7 +338,7 @@ class Websockets:
     def deflate_unavailable(self) -> str | None:
         return None
 
-    def pair(self, deflate: bool = False) -> tuple[Any, Any]:
+    def pair(self, deflate: bool = False, deflate_options: dict[str, Any] | None = None) -> tuple[Any, Any]:
         """A ``ClientProtocol`` and a ``ServerProtocol``, OPEN, through the real handshake.
 
         ``max_size=None``: wsspec and wsproto have no message size limit, so

@@ -186,7 +186,7 @@ def measure_row(row: Row, libraries: list[Any], cfg: Config) -> dict[str, Any]:
         _log(f"  {lib.name}: setup + correctness check")
         cases[lib.name] = _build(row, lib, cfg)
     if row.reference is not None:
-        _log("  zlib alone: setup + check")
+        _log(f"  {row.reference_label} alone: setup + check")
         try:
             reference = row.reference(cfg)
             reference.verify()
@@ -286,8 +286,8 @@ def build_table(rows: list[Row], results: dict[str, dict[str, Any]]) -> tuple[st
         values = results[row.id]
         ratios = {other: ratio(row, values.get("wsspec"), values.get(other)) for other in ("wsproto", "websockets")}
         title = row.title
-        if row.id == "4" and isinstance(values.get("zlib"), float):
-            title += f" (zlib alone: {fmt_value(values['zlib'], row.unit)} msg/s)"
+        if row.reference is not None and isinstance(values.get("zlib"), float):
+            title += f" ({row.reference_label} alone: {fmt_value(values['zlib'], row.unit)} msg/s)"
         unit = row.unit + (" (lower is better)" if row.kind in ("time", "memory") else "")
         cells = [row.id, title, unit]
         cells += [fmt_value(values.get(name, "n/a"), row.unit) for name in LIBRARIES]

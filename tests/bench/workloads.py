@@ -66,8 +66,9 @@ class Row:
     unit: str
     kind: str  # "rate" (higher is better), "time" or "memory" (lower is better), "derived"
     make: Callable[[Any, Any], Case] | None = None
-    reference: Callable[[Any], Case] | None = None  # the "zlib alone" limit of row 4
+    reference: Callable[[Any], Case] | None = None  # the "zlib alone" limit of rows 4, 4-ng, 4-isal
     derive: Callable[[dict], dict] | None = None
+    reference_label: str = "zlib"  # what the reference runs, for the title
 
 
 def _keys(seed: int, count: int) -> list[bytes]:
@@ -206,14 +207,19 @@ def json_messages(count: int = JSON_COUNT, size: int = JSON_SIZE) -> list[str]:
 
 
 class DeflateRoundTrip(Case):
-    def __init__(self, lib: Any, cfg: Any) -> None:
+    """Row 4: each library's PerMessageDeflate with its default settings. Rows
+    4-ng / 4-isal: wsspec with ``zlib_backend=backend`` (issue 12); the others,
+    which have only the standard zlib, run row 4 again beside it."""
+
+    def __init__(self, lib: Any, cfg: Any, backend: str | None = None) -> None:
         reason = lib.deflate_unavailable()
         if reason:
             raise NotNegotiated(reason)
         self.lib = lib
         self.texts = json_messages()
         self.per_iter = float(len(self.texts))
-        self.client, self.server = lib.pair(deflate=True)
+        options = {"zlib_backend": backend} if backend and lib.name == "wsspec" else {}
+        self.client, self.server = lib.pair(deflate=True, deflate_options=options)
 
     def verify(self) -> None:
         for text in self.texts[:8]:
@@ -235,23 +241,37 @@ class DeflateRoundTrip(Case):
 class ZlibAlone(Case):
     """The limit for row 4: the same messages through zlib, nothing else.
 
-    Same settings as the libraries negotiate: raw deflate with a 15-bit
-    window (wbits -15), the default level and memLevel, context takeover,
-    Z_SYNC_FLUSH per message with the 4-byte tail stripped, and the tail
-    appended again before inflating (RFC 7692 §7.2).
+    Row 4: the settings wsproto and websockets use here (their defaults):
+    raw deflate with a 15-bit window (wbits -15), zlib's default level and
+    memLevel (8), context takeover, Z_SYNC_FLUSH per message with the 4-byte
+    tail stripped, and the tail appended again before inflating (RFC 7692
+    §7.2). Rows 4-ng / 4-isal: that backend with wsspec's client settings
+    (window 15, memLevel 5, the backend's default level: ISA-L's is 2).
     """
 
     name = "zlib"
 
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: Any, backend: str | None = None) -> None:
         self.raw = [text.encode() for text in json_messages()]
         self.per_iter = float(len(self.raw))
-        self._compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
-        self._decompressor = zlib.decompressobj(-15)
+        if backend is None:
+            module: Any = zlib
+            self._settings: tuple[int, ...] = (zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+        else:
+            import importlib
+
+            from wsspec.deflate import BACKEND_MODULES
+            from wsspec._generated.permessage_deflate import DEFAULT_MEM_LEVEL
+
+            module = importlib.import_module(BACKEND_MODULES[backend][0])
+            self._settings = (module.Z_DEFAULT_COMPRESSION, module.DEFLATED, -15, DEFAULT_MEM_LEVEL)
+        self.module = module
+        self._compressor = module.compressobj(*self._settings)
+        self._decompressor = module.decompressobj(-15)
 
     def verify(self) -> None:
-        compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
-        decompressor = zlib.decompressobj(-15)
+        compressor = self.module.compressobj(*self._settings)
+        decompressor = self.module.decompressobj(-15)
         for raw in self.raw:
             data = compressor.compress(raw) + compressor.flush(zlib.Z_SYNC_FLUSH)
             _expect(data[-4:] == DEFLATE_TAIL, "zlib sync flush without the tail")
@@ -382,11 +402,13 @@ class Memory(Case):
 
     def verify(self) -> None:
         client, server = self.lib.pair(self.deflate)
-        wire = self.lib.send_text(client, SMALL_TEXT * 4)
+        # 512 bytes: above wsspec's compression threshold (256 B), so it is compressed.
+        text = SMALL_TEXT * 32
+        wire = self.lib.send_text(client, text)
         if self.deflate:
             _expect(decode_frames(wire)[0].rsv1, "RSV1 not set with permessage-deflate")
         got = _joined(self.lib.receive(server, wire), "text")
-        _expect(got == SMALL_TEXT * 4, "a message did not cross the pair")
+        _expect(got == text, "a message did not cross the pair")
 
     def measure(self, k: int) -> float:
         """tracemalloc bytes held per OPEN (client, server) pair, over ``k`` pairs."""
@@ -415,10 +437,18 @@ def _memory(deflate: bool) -> Callable[[Any, Any], Case]:
     return lambda lib, cfg: Memory(lib, cfg, deflate)
 
 
-def _zlib_share(results: dict) -> dict:
-    limit = results["4"].get("zlib")
+def _deflate_backend(backend: str) -> Callable[[Any, Any], Case]:
+    return lambda lib, cfg: DeflateRoundTrip(lib, cfg, backend)
+
+
+def _backend_alone(backend: str) -> Callable[[Any], Case]:
+    return lambda cfg: ZlibAlone(cfg, backend)
+
+
+def _zlib_share(results: dict, row_id: str = "4") -> dict:
+    limit = results[row_id].get("zlib")
     out = {}
-    for name, value in results["4"].items():
+    for name, value in results[row_id].items():
         if name == "zlib":
             continue
         if isinstance(value, float) and isinstance(limit, float) and limit > 0:
@@ -489,6 +519,14 @@ ROWS: list[Row] = [
     Row("4", "deflate", "permessage-deflate 1 KiB JSON text client -> server", "msg/s", "rate",
         DeflateRoundTrip, reference=ZlibAlone),
     Row("4z", "deflate", "  same, as a share of zlib alone", "% of zlib", "derived", derive=_zlib_share),
+    Row("4-ng", "deflate", "  same, wsspec with zlib_backend='zlib-ng' (the others: zlib, as row 4)", "msg/s",
+        "rate", _deflate_backend("zlib-ng"), reference=_backend_alone("zlib-ng"), reference_label="zlib-ng"),
+    Row("4z-ng", "deflate", "  same, as a share of zlib-ng alone (wsspec's settings)", "% of zlib-ng",
+        "derived", derive=lambda results: {"wsspec": _zlib_share(results, "4-ng").get("wsspec", "n/a")}),
+    Row("4-isal", "deflate", "  same, wsspec with zlib_backend='isal' (the others: zlib, as row 4)", "msg/s",
+        "rate", _deflate_backend("isal"), reference=_backend_alone("isal"), reference_label="isal"),
+    Row("4z-isal", "deflate", "  same, as a share of isal alone (wsspec's settings)", "% of isal",
+        "derived", derive=lambda results: {"wsspec": _zlib_share(results, "4-isal").get("wsspec", "n/a")}),
     Row("5", "handshake", "opening handshake, client + server in memory", "handshakes/s", "rate", Handshake),
     Row("6", "wsproto-bench", "wsproto's bench: 125 KiB +- 75 KiB echoed both ways", "iterations/s", "rate", Echo),
     Row("7a", "feed-7", "64 KiB binary fed 7 B per receive_data", "ms/msg", "time", _feed(64 * KIB)),

@@ -22,6 +22,11 @@ Run it through ``tests/compliance/run`` (which picks the repository's
    each result for ``behavior`` and for ``behaviorClose``, and every case
    that is not OK.
 
+``--zlib-backend zlib-ng`` (or ``isal``; or ``$WSSPEC_ZLIB_BACKEND``) makes
+the echo server and client compress with that zlib
+(``PerMessageDeflate(zlib_backend=...)``); CI runs ``--ci-backend``
+(sub-cases 6 and 11 of each 12.x/13.x group) with each.
+
 Exit status: 0 when every case is OK or INFORMATIONAL on the sides run;
 1 when some case is worse (or missing from the report); 2 for bad
 arguments; 3 when Python 2.7 cannot be found; 4 when the testsuite cannot
@@ -74,11 +79,24 @@ CI_DEFLATE_SUBCASES = (1, 6, 11, 18)
 #: 12.x and seven 13.x groups (48 of the 216 permessage-deflate cases). The
 #: ids are exact: wstest matches a pattern with a '*' from the start only,
 #: so "12.*.1" would also select 12.1.10 to 12.1.18.
-CI_CASES = (
-    ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "8.*", "9.*", "10.*"]
-    + [f"12.{group}.{sub}" for group in range(1, 6) for sub in CI_DEFLATE_SUBCASES]
-    + [f"13.{group}.{sub}" for group in range(1, 8) for sub in CI_DEFLATE_SUBCASES]
-)
+
+
+def _deflate_cases(subcases: tuple[int, ...]) -> list[str]:
+    """The given sub-cases of each of the five 12.x and seven 13.x groups (exact ids)."""
+    return ([f"12.{group}.{sub}" for group in range(1, 6) for sub in subcases]
+            + [f"13.{group}.{sub}" for group in range(1, 8) for sub in subcases])
+
+
+CI_CASES = ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "8.*", "9.*", "10.*"] + _deflate_cases(CI_DEFLATE_SUBCASES)
+#: The zlib backends permessage-deflate can run on (``PerMessageDeflate(zlib_backend=...)``).
+ZLIB_BACKENDS = ("zlib", "zlib-ng", "isal")
+#: The sub-cases CI runs again with each optional backend (``--ci-backend --zlib-backend
+#: NAME``): 16 KiB messages and 8 KiB ones in 256-byte frames, through every 12.x data set
+#: and every 13.x parameter set (window 8 and 9, no context takeover). Sub-case 1 (16 bytes)
+#: is below the compression threshold and 18 (128 KiB in 32 KiB frames) takes 70% of the
+#: time (about 16 s a case a side here), so they run with the standard zlib only.
+CI_BACKEND_SUBCASES = (6, 11)
+CI_BACKEND_CASES = _deflate_cases(CI_BACKEND_SUBCASES)
 
 EXIT_OK = 0
 EXIT_NOT_OK = 1
@@ -310,9 +328,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_server_side(venv: Path, cases: list[str], reports: Path, workdir: Path, timeout: float) -> int | None:
+def run_server_side(venv: Path, cases: list[str], reports: Path, workdir: Path, timeout: float,
+                    zlib_backend: str = "zlib") -> int | None:
     """wstest's fuzzing client against ``examples/echo_server.py``; returns the number of cases run."""
-    server = subprocess.Popen([sys.executable, str(EXAMPLES / "echo_server.py"), "--host", HOST, "--port", "0"],
+    server = subprocess.Popen([sys.executable, str(EXAMPLES / "echo_server.py"), "--host", HOST, "--port", "0",
+                               "--zlib-backend", zlib_backend],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True)
     try:
@@ -354,7 +374,7 @@ def run_server_side(venv: Path, cases: list[str], reports: Path, workdir: Path, 
             server.wait()
 
 
-async def _drive_client(port: int, case_timeout: float, wstest: Wstest) -> int:
+async def _drive_client(port: int, case_timeout: float, wstest: Wstest, zlib_backend: str = "zlib") -> int:
     """Run every case of the fuzzing server on ``port`` with the example echo client."""
     from wsspec.utilities import ProtocolError
 
@@ -377,7 +397,8 @@ async def _drive_client(port: int, case_timeout: float, wstest: Wstest) -> int:
     count = int(announced[0])
     for case in range(1, count + 1):
         try:
-            await asyncio.wait_for(echo_client.echo(HOST, port, f"/runCase?case={case}&agent={AGENT}"),
+            await asyncio.wait_for(echo_client.echo(HOST, port, f"/runCase?case={case}&agent={AGENT}",
+                                                    zlib_backend=zlib_backend),
                                    case_timeout)
         except asyncio.TimeoutError:
             log(f"   client: case number {case} did not end within {case_timeout:.0f} s")
@@ -392,7 +413,8 @@ async def _drive_client(port: int, case_timeout: float, wstest: Wstest) -> int:
     return count
 
 
-def run_client_side(venv: Path, cases: list[str], reports: Path, workdir: Path, case_timeout: float) -> int | None:
+def run_client_side(venv: Path, cases: list[str], reports: Path, workdir: Path, case_timeout: float,
+                    zlib_backend: str = "zlib") -> int | None:
     """``examples/echo_client.py`` against wstest's fuzzing server; returns the number of cases run."""
     port = _free_port()
     spec = {
@@ -417,7 +439,7 @@ def run_client_side(venv: Path, cases: list[str], reports: Path, workdir: Path, 
                                   f"{wstest.kept_log}", EXIT_TESTSUITE_FAILED) from None
                 time.sleep(0.1)
         log(f"   client: wstest fuzzing server on ws://{HOST}:{port}")
-        return asyncio.run(_drive_client(port, case_timeout, wstest))
+        return asyncio.run(_drive_client(port, case_timeout, wstest, zlib_backend))
     finally:
         wstest.stop()
 
@@ -505,6 +527,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     selection.add_argument("--ci", action="store_true",
                            help="the fixed CI selection: sections 1-10 whole plus sub-cases "
                                 f"{', '.join(map(str, CI_DEFLATE_SUBCASES))} of every 12.x and 13.x group")
+    selection.add_argument("--ci-backend", action="store_true",
+                           help="what CI runs with each optional --zlib-backend: sub-cases "
+                                f"{', '.join(map(str, CI_BACKEND_SUBCASES))} of every 12.x and 13.x group")
+    parser.add_argument("--zlib-backend", choices=ZLIB_BACKENDS,
+                        default=os.environ.get("WSSPEC_ZLIB_BACKEND", "zlib"),
+                        help="the zlib the echo server and client compress with (PerMessageDeflate(zlib_backend=...); "
+                             "default: $WSSPEC_ZLIB_BACKEND or the standard zlib); its reports go to "
+                             "reports-NAME in the cache for zlib-ng and isal")
     parser.add_argument("--side", choices=("server", "client", "both"), default="both",
                         help="test the echo server, the echo client, or both (default)")
     parser.add_argument("--python27", default=os.environ.get("WSSPEC_PYTHON27"),
@@ -517,8 +547,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=3600.0,
                         help="server side: seconds the whole fuzzing client run may take (default 3600)")
     args = parser.parse_args(argv)
+    if args.zlib_backend not in ZLIB_BACKENDS:
+        parser.error(f"--zlib-backend (or $WSSPEC_ZLIB_BACKEND) must be one of {', '.join(ZLIB_BACKENDS)}, "
+                     f"got {args.zlib_backend!r}")
     if args.ci:
         args.case_list = list(CI_CASES)
+    elif args.ci_backend:
+        args.case_list = list(CI_BACKEND_CASES)
     elif args.cases:
         args.case_list = [pattern.strip() for pattern in args.cases.split(",") if pattern.strip()]
         bad = [pattern for pattern in args.case_list if not re.fullmatch(r"[0-9*]+(\.[0-9*]+)*", pattern)]
@@ -551,11 +586,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         python27 = find_python27(args.python27)
         venv = ensure_testsuite(python27, args.cache)
-        reports = args.cache / "reports"
+        reports = args.cache / ("reports" if args.zlib_backend == "zlib" else f"reports-{args.zlib_backend}")
         selection = ("the CI selection: sections 1-10, sub-cases "
                      f"{','.join(map(str, CI_DEFLATE_SUBCASES))} of each 12.x and 13.x group"
-                     if args.ci else ",".join(args.case_list))
-        log(f"== cases: {selection}; sides: {', '.join(sides)}; reports: {reports}")
+                     if args.ci else
+                     f"sub-cases {','.join(map(str, CI_BACKEND_SUBCASES))} of each 12.x and 13.x group"
+                     if args.ci_backend else ",".join(args.case_list))
+        log(f"== cases: {selection}; sides: {', '.join(sides)}; zlib backend: {args.zlib_backend}; "
+            f"reports: {reports}")
+        if args.zlib_backend != "zlib":
+            from wsspec.extensions import PerMessageDeflate
+
+            try:
+                PerMessageDeflate(zlib_backend=args.zlib_backend)
+            except ValueError as exc:  # ConfigurationError: not installed, and the extra to install
+                raise Failure(str(exc), EXIT_SETUP_FAILED) from None
         timings: dict[str, float] = {}
         counts: dict[str, int | None] = {}
         with tempfile.TemporaryDirectory(prefix="wsspec-autobahn-") as tmp:
@@ -569,9 +614,11 @@ def main(argv: list[str] | None = None) -> int:
                 side_started = time.monotonic()
                 try:
                     if side == "server":
-                        counts[side] = run_server_side(venv, args.case_list, reports, workdir, args.timeout)
+                        counts[side] = run_server_side(venv, args.case_list, reports, workdir, args.timeout,
+                                                       args.zlib_backend)
                     else:
-                        counts[side] = run_client_side(venv, args.case_list, reports, workdir, args.case_timeout)
+                        counts[side] = run_client_side(venv, args.case_list, reports, workdir, args.case_timeout,
+                                                       args.zlib_backend)
                 finally:
                     # The logs outlive the temporary directory, beside the report.
                     outdir.mkdir(parents=True, exist_ok=True)
