@@ -23,11 +23,14 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-#: module name -> its one source file; each has a .pxd beside it.
+#: module name -> its one source file; the .pxd beside it, where there is
+#: one, declares C types (classes without one stay ordinary Python classes).
 COMPILED = {
     "wsspec.masking": "runtime/masking.py",
     "wsspec.frame_protocol": "runtime/frame_protocol.py",
     "wsspec.connection": "runtime/connection.py",
+    "wsspec.extensions": "runtime/extensions.py",
+    "wsspec.deflate": "runtime/deflate.py",
 }
 
 # -O3: the masking loop is vectorised; -g0: no debug information (a third of
