@@ -16,6 +16,14 @@ from typing import Any
 compiled = False
 #: Type names used in ``cython.cast(...)``; placeholders when interpreted.
 p_uchar: Any = object
+ulonglong: Any = object
+#: C's NULL pointer; interpreted, None.
+NULL: Any = None
+
+
+def pointer(type_: Any) -> Any:
+    """Cython's pointer type constructor; interpreted it returns ``type_``."""
+    return type_
 
 
 def cast(type_: Any, value: Any) -> Any:

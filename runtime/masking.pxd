@@ -1,6 +1,7 @@
 # Cython declarations for the compiled build of masking.py (issue 13).
 # The .py beside this file is the one source; this file only gives types.
 cimport cython
+from cpython.bytes cimport PyBytes_FromStringAndSize
 
 @cython.locals(n=Py_ssize_t, data_bytes=bytes, data_bytearray=bytearray,
                view="const unsigned char[::1]", src="const unsigned char*")
@@ -12,8 +13,11 @@ cpdef bytes mask_slice(bytearray buf, Py_ssize_t start, Py_ssize_t end, object k
                payload_bytearray=bytearray, view="const unsigned char[::1]", src="const unsigned char*")
 cpdef bytes masked_frame(bytes header, bytes key, object payload)
 
+cdef bytes _new_bytes(Py_ssize_t n)
+
 @cython.locals(out=bytes)
 cdef bytes _xor_copy(const unsigned char* src, Py_ssize_t n, object key)
 
-@cython.locals(i=Py_ssize_t, k0=cython.uchar, k1=cython.uchar, k2=cython.uchar, k3=cython.uchar)
+@cython.locals(doubled=bytes, word_key=cython.ulonglong, src_words="const unsigned long long*",
+               dst_words="unsigned long long*", words=Py_ssize_t, w=Py_ssize_t, i=Py_ssize_t)
 cdef int _xor_into(const unsigned char* src, unsigned char* dst, Py_ssize_t n, object key) except -1
