@@ -158,7 +158,7 @@ class CloseConnection(Event):
 T = TypeVar("T", Union[bytes, bytearray], str)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Message(Event, Generic[T]):
     """
     Data of a WebSocket message, possibly one chunk of it (RFC 6455 §5.6).
@@ -179,13 +179,22 @@ class Message(Event, Generic[T]):
     frame_finished: bool = True
     message_finished: bool = True
 
+    def __init__(self, data: T, frame_finished: bool = True, message_finished: bool = True) -> None:
+        # What the frozen dataclass's generated __init__ does (same fields,
+        # order and defaults), writing the instance dict instead of calling
+        # object.__setattr__ once per field: a message is created per send.
+        fields: dict[str, object] = self.__dict__  # pyright: ignore[reportAssignmentType]
+        fields["data"] = data
+        fields["frame_finished"] = frame_finished
+        fields["message_finished"] = message_finished
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class TextMessage(Message[str]):
     """A chunk of a text message: ``data`` is a ``str`` (validated UTF-8, RFC 6455 §5.6)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class BytesMessage(Message[Union[bytearray, bytes]]):
     """A chunk of a binary message: ``data`` is ``bytes`` or ``bytearray``."""
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._generated.framing import MASKING_KEY_LENGTH
 
@@ -166,7 +166,7 @@ def masked_frame(header: bytes, key: bytes, payload: bytes | bytearray | memoryv
     return out
 
 
-def _xor_copy(src: bytes, n: int, key: bytes | bytearray) -> bytes:
+def _xor_copy(src: Any, n: int, key: bytes | bytearray) -> bytes:
     """Compiled build only: new ``bytes`` of ``n`` = the ``n`` bytes at C pointer
     ``src`` XOR ``key`` repeated."""
     out = _new_bytes(n)
@@ -178,10 +178,10 @@ def _new_bytes(n: int) -> bytes:
     """Compiled build only: a new ``bytes`` of ``n`` bytes, left uninitialised
     (the caller fills every byte): ``PyBytes_FromStringAndSize(NULL, n)``,
     declared in masking.pxd. ``bytes(n)`` would zero it first."""
-    return PyBytes_FromStringAndSize(cython.NULL, n)  # type: ignore[name-defined]  # pyright: ignore[reportUndefinedVariable]  # noqa: F821
+    return PyBytes_FromStringAndSize(cython.NULL, n)  # type: ignore[name-defined, no-any-return]  # pyright: ignore[reportUndefinedVariable]  # noqa: F821
 
 
-def _xor_into(src: bytes, dst: bytes, n: int, key: bytes | bytearray) -> None:
+def _xor_into(src: Any, dst: Any, n: int, key: bytes | bytearray) -> None:
     """Compiled build only: ``n`` bytes at C pointer ``dst`` = those at ``src`` XOR
     ``key`` repeated: eight bytes per step (the key twice, as a native 64-bit
     word, which is endian-neutral since XOR works byte by byte), then the
