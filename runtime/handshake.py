@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
@@ -27,6 +28,7 @@ from ._generated.handshake import (
     CONNECTION_UPGRADE,
     CONTENT_LENGTH,
     CONTENT_TYPE,
+    EXPECT,
     FORBIDDEN,
     DEFAULT_MAX_INCOMPLETE_EVENT_SIZE,
     HEADER_SPELLING,
@@ -59,6 +61,7 @@ from ._generated.handshake import (
     SEND_REJECT_WITH_BODY,
     SEND_REQUEST,
     SWITCHING_PROTOCOLS,
+    TRANSFER_ENCODING,
     TRANSITIONS,
     HandshakeInput,
     WEBSOCKET_UPGRADE,
@@ -70,7 +73,7 @@ from ._generated.connection import INITIAL_STATE
 from ._generated.framing import DEFAULT_MAX_MESSAGE_SIZE
 from .connection import Connection, ConnectionState, ConnectionType, check_size_limit
 from .events import AcceptConnection, Event, RejectConnection, RejectData, Request
-from .extensions import Extension, ExtensionSyntaxError, parse_extension, split_extension_list
+from .extensions import TOKEN_CHARS, Extension, ExtensionSyntaxError, parse_extension, split_extension_list
 from .utilities import (
     LocalProtocolError,
     RemoteProtocolError,
@@ -102,6 +105,85 @@ _T = TypeVar("_T")
 _REQUEST_FIELDS = frozenset({HOST, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTOCOL})
 _RESPONSE_FIELDS = frozenset({CONNECTION, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_PROTOCOL,
                               UPGRADE_HEADER})
+
+# wsspec writes the head of its upgrade Request and of its 101 itself; h11
+# stays the parser of what the peer sends (issue 13). What it writes passes
+# the checks h11 applies to what it sends (h11 0.16, ``h11._abnf``): a
+# header name is a token (RFC 9110 §5.1); a value is visible bytes or
+# obs-text with inner spaces/tabs, no NUL, CR or LF (RFC 9110 §5.5); the
+# request-target is visible ASCII (RFC 9112 §3.2). Anything else goes to
+# h11's own writer, which refuses it with the LocalProtocolError it always
+# has: a name or value that fails a check, a header item that is neither
+# bytes nor str, and the headers h11 acts on (Host, which it writes first;
+# Content-Length and Transfer-Encoding, which it normalizes; Connection,
+# Upgrade and Expect, which change its state).
+_FIELD_NAME = re.compile(b"[" + re.escape("".join(sorted(TOKEN_CHARS)).encode("ascii")) + b"]+")
+_FIELD_VALUE = re.compile(rb"(?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?")
+_REQUEST_TARGET = re.compile(rb"[\x21-\x7e]+")
+_H11_WRITES = frozenset({HOST, CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION, UPGRADE_HEADER, EXPECT})
+_CRLF = b"\r\n"
+
+
+def _line(name: bytes, value: bytes) -> bytes:
+    """One header line of ours, ``name`` spelled as the spec says to send it."""
+    return HEADER_SPELLING[name] + b": " + value + _CRLF
+
+
+def _open_line(name: bytes) -> bytes:
+    """The start of one header line whose value follows."""
+    return HEADER_SPELLING[name] + b": "
+
+
+# The fixed parts of the two heads, as h11 wrote them (Host first).
+_REQUEST_LINE_END = b" HTTP/" + HTTP_VERSION + _CRLF + _open_line(HOST)
+_REQUEST_KEY = _CRLF + _line(UPGRADE_HEADER, WEBSOCKET_UPGRADE) + _line(CONNECTION, CONNECTION_UPGRADE) + _open_line(
+    SEC_WEBSOCKET_KEY)
+_REQUEST_VERSION = _CRLF + _line(SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION)
+_ACCEPT_HEAD = (
+    b"HTTP/%s %d %s\r\n" % (HTTP_VERSION, SWITCHING_PROTOCOLS, _SWITCHING_PROTOCOLS_REASON)
+    + _line(UPGRADE_HEADER, WEBSOCKET_UPGRADE) + _line(CONNECTION, CONNECTION_UPGRADE) + _open_line(SEC_WEBSOCKET_ACCEPT)
+)
+_PROTOCOL_LINE = _open_line(SEC_WEBSOCKET_PROTOCOL)
+_EXTENSIONS_LINE = _open_line(SEC_WEBSOCKET_EXTENSIONS)
+# What a client's h11 connection is told it sent when wsspec wrote the
+# request: h11 reads from a request only its method, Upgrade, Connection,
+# Expect and body framing (Content-Length, Transfer-Encoding), and a request
+# naming any of the last four in its extra headers is written by h11 itself.
+_H11_UPGRADE_REQUEST = h11.Request(
+    method=METHOD,
+    target=b"/",
+    headers=[(HEADER_SPELLING[HOST], b"localhost"), (HEADER_SPELLING[UPGRADE_HEADER], WEBSOCKET_UPGRADE),
+             (HEADER_SPELLING[CONNECTION], CONNECTION_UPGRADE)],
+)
+_H11_END_OF_MESSAGE = h11.EndOfMessage()
+
+
+def _header_lines(headers: Headers) -> bytes | None:
+    """
+    The caller's extra ``headers`` as header lines, or ``None`` if h11 must
+    write them (a name or value it refuses, an item neither ``bytes`` nor
+    ``str``, or a header it acts on; see ``_H11_WRITES``).
+    """
+    lines = []
+    for name, value in headers:
+        if isinstance(name, str):
+            if not name.isascii():
+                return None
+            name = name.encode("ascii")
+        if isinstance(value, str):
+            if not value.isascii():
+                return None
+            value = value.encode("ascii")
+        if (
+            type(name) is not bytes
+            or type(value) is not bytes
+            or _FIELD_NAME.fullmatch(name) is None
+            or _FIELD_VALUE.fullmatch(value) is None
+            or name.lower() in _H11_WRITES
+        ):
+            return None
+        lines.append(b"%s: %s\r\n" % (name, value))
+    return b"".join(lines)
 
 
 def _spelled(headers: Headers) -> Headers:
@@ -319,10 +401,11 @@ class H11Handshake:
         self._initiating_request = None
         self._nonce = None
 
-    def _h11_send(self, event_type: type[h11.Event], **fields: Any) -> bytes:
-        """Build and send an h11 event; h11's complaints become LocalProtocolError."""
+    def _h11_send(self, event_type: type[h11.Event], event: h11.Event | None = None, **fields: Any) -> bytes:
+        """Build (from ``fields``, unless ``event`` is given) and send an h11
+        event; h11's complaints become LocalProtocolError."""
         try:
-            return self._h11_connection.send(event_type(**fields)) or b""
+            return self._h11_connection.send(event_type(**fields) if event is None else event) or b""
         except (h11.LocalProtocolError, UnicodeError) as exc:
             msg = f"Cannot send HTTP {event_type.__name__} in state {self._state.name}: {exc}"
             raise LocalProtocolError(msg) from exc
@@ -495,18 +578,20 @@ class H11Handshake:
             )
             raise LocalProtocolError(msg)
 
-        headers: Headers = [
-            (UPGRADE_HEADER, WEBSOCKET_UPGRADE),
-            (CONNECTION, CONNECTION_UPGRADE),
-            (SEC_WEBSOCKET_ACCEPT, generate_accept_token(self._nonce)),
-        ]
+        accept = generate_accept_token(self._nonce)
+        head = [_ACCEPT_HEAD, accept, _CRLF]
+        written = True  # False: a value h11 must refuse
+        protocol = None
         if event.subprotocol is not None:
             if event.subprotocol not in request.subprotocols:
                 msg = f"unexpected subprotocol {event.subprotocol}"
                 raise LocalProtocolError(msg)
-            headers.append((SEC_WEBSOCKET_PROTOCOL, _ascii(event.subprotocol, "subprotocol")))
+            protocol = _ascii(event.subprotocol, "subprotocol")
+            head += (_PROTOCOL_LINE, protocol, _CRLF)
+            written = _FIELD_VALUE.fullmatch(protocol) is not None
 
         accepted: list[Extension] = []
+        header = None
         if event.extensions:
             for extension in event.extensions:
                 if not isinstance(extension, Extension):
@@ -515,14 +600,29 @@ class H11Handshake:
             offers = [offer for offer in request.extensions if isinstance(offer, str)]
             header, accepted = _negotiate_server(offers, event.extensions, tolerant=True)
             if header is not None:
-                headers.append((SEC_WEBSOCKET_EXTENSIONS, header))
+                head += (_EXTENSIONS_LINE, header, _CRLF)
+                written = written and _FIELD_VALUE.fullmatch(header) is not None
 
-        data = self._h11_send(
-            h11.InformationalResponse,
-            status_code=SWITCHING_PROTOCOLS,
-            headers=_spelled(headers) + list(event.extra_headers),
-            reason=_SWITCHING_PROTOCOLS_REASON,
-        )
+        extra = _header_lines(event.extra_headers) if written else None
+        if extra is not None:
+            head += (extra, _CRLF)
+            data = b"".join(head)
+        else:
+            headers: Headers = [
+                (UPGRADE_HEADER, WEBSOCKET_UPGRADE),
+                (CONNECTION, CONNECTION_UPGRADE),
+                (SEC_WEBSOCKET_ACCEPT, accept),
+            ]
+            if protocol is not None:
+                headers.append((SEC_WEBSOCKET_PROTOCOL, protocol))
+            if header is not None:
+                headers.append((SEC_WEBSOCKET_EXTENSIONS, header))
+            data = self._h11_send(
+                h11.InformationalResponse,
+                status_code=SWITCHING_PROTOCOLS,
+                headers=_spelled(headers) + list(event.extra_headers),
+                reason=_SWITCHING_PROTOCOLS_REASON,
+            )
         # Frames the client pipelined behind its request (already read by
         # h11) belong to the new connection.
         trailing = bytes(self._h11_connection.trailing_data[0])
@@ -588,7 +688,11 @@ class H11Handshake:
             msg = f"Request.host {request.host!r} is not a valid host name"
             raise LocalProtocolError(msg) from exc
 
+        target = _ascii(request.target, "target")
         nonce = generate_nonce()
+        head = [METHOD, b" ", target, _REQUEST_LINE_END, host, _REQUEST_KEY, nonce, _REQUEST_VERSION]
+        # False: a value h11 must refuse
+        written = _REQUEST_TARGET.fullmatch(target) is not None and _FIELD_VALUE.fullmatch(host) is not None
         headers: Headers = [
             (HOST, host),
             (UPGRADE_HEADER, WEBSOCKET_UPGRADE),
@@ -597,9 +701,10 @@ class H11Handshake:
             (SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION),
         ]
         if request.subprotocols:
-            headers.append(
-                (SEC_WEBSOCKET_PROTOCOL, _ascii(", ".join(request.subprotocols), "subprotocols")),
-            )
+            protocols = _ascii(", ".join(request.subprotocols), "subprotocols")
+            headers.append((SEC_WEBSOCKET_PROTOCOL, protocols))
+            head += (_PROTOCOL_LINE, protocols, _CRLF)
+            written = written and _FIELD_VALUE.fullmatch(protocols) is not None
 
         offered: list[Extension] = []
         if request.extensions:
@@ -617,14 +722,25 @@ class H11Handshake:
                 else:
                     parts.append(_ascii(f"{name}; {params}", "extension offer"))
             if parts:
-                headers.append((SEC_WEBSOCKET_EXTENSIONS, b", ".join(parts)))
+                header = b", ".join(parts)
+                headers.append((SEC_WEBSOCKET_EXTENSIONS, header))
+                head += (_EXTENSIONS_LINE, header, _CRLF)
+                written = written and _FIELD_VALUE.fullmatch(header) is not None
             offered = [ext for ext in extensions if offers[ext.name] is not False]
 
-        target = _ascii(request.target, "target")
-        data = self._h11_send(
-            h11.Request, method=METHOD, target=target, headers=_spelled(headers) + list(request.extra_headers),
-        )
-        data += self._h11_send(h11.EndOfMessage)
+        extra = _header_lines(request.extra_headers) if written else None
+        if extra is not None:
+            # h11 parses the response, so its connection learns that an
+            # upgrade request without a body went out.
+            self._h11_send(h11.Request, _H11_UPGRADE_REQUEST)
+            self._h11_send(h11.EndOfMessage, _H11_END_OF_MESSAGE)
+            head += (extra, _CRLF)
+            data = b"".join(head)
+        else:
+            data = self._h11_send(
+                h11.Request, method=METHOD, target=target, headers=_spelled(headers) + list(request.extra_headers),
+            )
+            data += self._h11_send(h11.EndOfMessage)
         self._initiating_request = request
         self._nonce = nonce
         self._offered = offered
