@@ -214,15 +214,23 @@ class _HandshakeHeaders:
 
     __slots__ = ("values", "extra")
 
-    def __init__(self, headers: Iterable[tuple[bytes, bytes]], hidden: frozenset[bytes]) -> None:
+    def __init__(self, message: h11.Request | h11.InformationalResponse, hidden: frozenset[bytes]) -> None:
         self.values: dict[bytes, list[bytes]] = {}
         #: ``(name, value)`` pairs not in ``hidden``, names lowercased.
         self.extra: list[tuple[bytes, bytes]] = []
-        for name, value in headers:
+        values = self.values
+        extra = self.extra
+        # raw_items() is one list; iterating h11's Headers is a generator
+        # calling __getitem__ per header.
+        for name, value in message.headers.raw_items():
             name = name.lower()
-            self.values.setdefault(name, []).append(value)
+            found = values.get(name)
+            if found is None:
+                values[name] = [value]
+            else:
+                found.append(value)
             if name not in hidden:
-                self.extra.append((name, value))
+                extra.append((name, value))
 
     def last(self, name: bytes) -> bytes | None:
         """The last value of ``name`` (a repeated single-valued header: the last wins, as in wsproto)."""
@@ -341,6 +349,8 @@ class H11Handshake:
             h11.CLIENT if self.client else h11.SERVER, max_incomplete_event_size=max_incomplete_event_size
         )
         self._connection: Connection | None = None
+        # Server: h11 has not yet read the EndOfMessage of a bodiless request (see _h11_catch_up).
+        self._h11_behind = False
         self._events: list[Event] = []  # oldest first (a list is 10x smaller than a deque)
         # Client: the Request we sent. Server: the valid Request we received.
         self._initiating_request: Request | None = None
@@ -404,6 +414,8 @@ class H11Handshake:
     def _h11_send(self, event_type: type[h11.Event], event: h11.Event | None = None, **fields: Any) -> bytes:
         """Build (from ``fields``, unless ``event`` is given) and send an h11
         event; h11's complaints become LocalProtocolError."""
+        if self._h11_behind:
+            self._h11_catch_up()
         try:
             return self._h11_connection.send(event_type(**fields) if event is None else event) or b""
         except (h11.LocalProtocolError, UnicodeError) as exc:
@@ -515,9 +527,25 @@ class H11Handshake:
                                self._head_too_large(size))
             if self.client:
                 self._process_response_event(event)
+                if self._connection is not None:
+                    break  # OPEN: h11 pauses after a 101 (the rest is trailing data)
             elif isinstance(event, h11.Request):
-                self._events.append(self._process_connection_request(event))
+                request, bodiless = self._process_connection_request(event)
+                self._events.append(request)
+                if bodiless:
+                    # h11 still owes the request's (empty) EndOfMessage and
+                    # then pauses. Reading those only matters if h11 writes
+                    # the response: _h11_send catches up first.
+                    self._h11_behind = True
+                    break
             # A server ignores request body Data/EndOfMessage events.
+
+    def _h11_catch_up(self) -> None:
+        """Read what h11 owes after a bodiless request (its EndOfMessage) until it pauses."""
+        self._h11_behind = False
+        h11_conn = self._h11_connection
+        while not isinstance(h11_conn.next_event(), type):
+            pass
 
     def _head_too_large(self, size: int | None = None) -> RemoteProtocolError:
         """The error for a peer's HTTP head over ``max_incomplete_event_size``, with a 431 hint."""
@@ -541,17 +569,18 @@ class H11Handshake:
     # Server side
     # ------------------------------------------------------------------
 
-    def _process_connection_request(self, event: h11.Request) -> Request:
+    def _process_connection_request(self, event: h11.Request) -> tuple[Request, bool]:
+        """The valid upgrade request, and whether it has no body (neither Content-Length nor Transfer-Encoding)."""
         try:
-            request, key, origins = _parse_upgrade_request(event)
+            request, key, headers = _parse_upgrade_request(event)
         except RemoteProtocolError as error:
             self._fail(RECEIVE_BAD_REQUEST, error)
         if self._origins is not None:
-            self._check_origin(origins, self._origins)
+            self._check_origin(headers.values.get(ORIGIN, []), self._origins)
         self._receive(RECEIVE_REQUEST, "upgrade request")
         self._initiating_request = request
         self._nonce = key
-        return request
+        return request, CONTENT_LENGTH not in headers.values and TRANSFER_ENCODING not in headers.values
 
     def _check_origin(self, values: list[bytes], allowed: frozenset[str | None]) -> None:
         """Refuse (403) a request whose Origin values the allow-list does not hold (RFC 6455 §10.2)."""
@@ -788,7 +817,7 @@ class H11Handshake:
             msg = "101 response received before a Request was sent"
             raise _refuse(msg)
 
-        headers = _HandshakeHeaders(event.headers, hidden=_RESPONSE_FIELDS)
+        headers = _HandshakeHeaders(event, hidden=_RESPONSE_FIELDS)
         _require_connection_upgrade(headers.tokens(CONNECTION))
         _require_upgrade_websocket(headers.last(UPGRADE_HEADER) or b"")
         if headers.last(SEC_WEBSOCKET_ACCEPT) != generate_accept_token(self._nonce):
@@ -855,12 +884,12 @@ def _require_upgrade_websocket(upgrade: bytes) -> None:
         raise _refuse(f"Missing header, 'Upgrade: {WEBSOCKET_UPGRADE.decode()}'")
 
 
-def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes, list[bytes]]:
+def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes, _HandshakeHeaders]:
     """
     Validate an h11 request as a WebSocket upgrade (RFC 6455 §4.2.1).
 
-    Returns the :class:`Request` event, the client's key and the values of
-    its ``Origin`` headers. Raises
+    Returns the :class:`Request` event, the client's key and the request's
+    headers. Raises
     RemoteProtocolError with wsproto's messages and event hints.
     """
     if event.method != METHOD:
@@ -868,7 +897,7 @@ def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes, list[byt
     if event.http_version != HTTP_VERSION:
         got = event.http_version.decode("ascii", "replace")
         raise _refuse(f"Request must be HTTP/{HTTP_VERSION.decode()}, got HTTP/{got} (RFC 6455 §4.1)")
-    headers = _HandshakeHeaders(event.headers, hidden=_REQUEST_FIELDS)
+    headers = _HandshakeHeaders(event, hidden=_REQUEST_FIELDS)
     try:
         target = event.target.decode("ascii")
     except UnicodeError as exc:
@@ -899,7 +928,7 @@ def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes, list[byt
         subprotocols=headers.tokens(SEC_WEBSOCKET_PROTOCOL) or [],
     )
     # As wsproto: repeated keys are folded with ", " (and then fail on the client).
-    return request, headers.folded(SEC_WEBSOCKET_KEY) or key, headers.values.get(ORIGIN, [])
+    return request, headers.folded(SEC_WEBSOCKET_KEY) or key, headers
 
 
 def _offers(requested: Iterable[str]) -> Iterator[tuple[str, str]]:

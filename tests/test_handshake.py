@@ -1491,6 +1491,36 @@ def test_server_gets_frames_received_before_accept() -> None:
     assert list(server.connection.events()) == [TextMessage("split")]  # type: ignore[union-attr]
 
 
+def test_server_request_body_is_not_taken_for_frames() -> None:
+    # A server stops reading HTTP right after a bodiless request; a request
+    # with a body has it read (and dropped) by h11 first.
+    for body_headers, body in [([(b"Content-Length", b"5")], b"hello"),
+                               ([(b"Transfer-Encoding", b"chunked")], b"5\r\nhello\r\n0\r\n\r\n")]:
+        server = H11Handshake(SERVER)
+        server.receive_data(raw_request(extra=body_headers) + body + masked_text_frame("frame"))
+        (request,) = server.events()
+        assert isinstance(request, Request)
+        server.send(AcceptConnection())
+        assert list(server.connection.events()) == [TextMessage("frame")]  # type: ignore[union-attr]
+
+
+def test_server_rejects_after_more_bytes_arrived() -> None:
+    # h11 catches up with the request it paused on before writing a rejection.
+    ours = H11Handshake(SERVER)
+    theirs = wp_handshake.H11Handshake(WpConnectionType.SERVER)
+    for server in (ours, theirs):
+        server.receive_data(raw_request())
+        list(server.events())
+        server.receive_data(masked_text_frame("early"))
+        assert list(server.events()) == []
+    our_bytes = ours.send(RejectConnection(status_code=403, has_body=True))
+    our_bytes += ours.send(RejectData(data=b"no", body_finished=True))
+    their_bytes = theirs.send(wp_events.RejectConnection(status_code=403, has_body=True))
+    their_bytes += theirs.send(wp_events.RejectData(data=b"no", body_finished=True))
+    assert our_bytes == their_bytes
+    assert ours.state is ConnectionState.CLOSED
+
+
 def test_pipelined_frames_between_our_peers() -> None:
     client = H11Handshake(CLIENT)
     server = H11Handshake(SERVER)
