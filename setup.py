@@ -28,6 +28,7 @@ COMPILED = {
     "wsspec.masking": "runtime/masking.py",
     "wsspec.frame_protocol": "runtime/frame_protocol.py",
     "wsspec.connection": "runtime/connection.py",
+    "wsspec.handshake": "runtime/handshake.py",
 }
 
 

@@ -14,8 +14,6 @@ the table does not list is refused: a send raises
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
@@ -122,6 +120,12 @@ _FIELD_VALUE = re.compile(rb"(?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?")
 _REQUEST_TARGET = re.compile(rb"[\x21-\x7e]+")
 _H11_WRITES = frozenset({HOST, CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION, UPGRADE_HEADER, EXPECT})
 _CRLF = b"\r\n"
+# A base64-encoded nonce (RFC 4648 §4): NONCE_BYTES bytes are 4 characters per
+# 3 bytes, the last group padded with "=" (16 bytes: 22 characters and "==").
+_BASE64_NONCE = re.compile(
+    rb"[A-Za-z0-9+/]{%d}%s" % (-(-NONCE_BYTES * 4 // 3), b"=" * (-NONCE_BYTES % 3)))
+# The prefix of an IDNA label in ASCII-compatible encoding (RFC 3490 §5).
+_ACE_PREFIX = b"xn--"
 
 
 def _line(name: bytes, value: bytes) -> bytes:
@@ -263,6 +267,10 @@ class _HandshakeHeaders:
         value = self.last(name)
         if value is None:
             return None
+        if encoding == "idna" and _ACE_PREFIX not in value and value.isascii():
+            # The idna codec's own first step (Lib/encodings/idna.py): ASCII
+            # without an ACE label decodes as ASCII; one call less.
+            return value.decode("ascii")
         return self._decode(name, lambda raw: raw.decode(encoding), value)
 
     @staticmethod
@@ -330,7 +338,7 @@ class H11Handshake:
         origins: Sequence[str | None] | None = None,
     ) -> None:
         self.client = connection_type is ConnectionType.CLIENT
-        self._origins = _check_origins(origins, self.client)
+        self._origins = None if origins is None else _check_origins(origins, self.client)
         self._type = connection_type
         self._state: ConnectionState = INITIAL_STATE
         self._limits = {
@@ -722,16 +730,9 @@ class H11Handshake:
         head = [METHOD, b" ", target, _REQUEST_LINE_END, host, _REQUEST_KEY, nonce, _REQUEST_VERSION]
         # False: a value h11 must refuse
         written = _REQUEST_TARGET.fullmatch(target) is not None and _FIELD_VALUE.fullmatch(host) is not None
-        headers: Headers = [
-            (HOST, host),
-            (UPGRADE_HEADER, WEBSOCKET_UPGRADE),
-            (CONNECTION, CONNECTION_UPGRADE),
-            (SEC_WEBSOCKET_KEY, nonce),
-            (SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION),
-        ]
+        protocols = header = None
         if request.subprotocols:
             protocols = _ascii(", ".join(request.subprotocols), "subprotocols")
-            headers.append((SEC_WEBSOCKET_PROTOCOL, protocols))
             head += (_PROTOCOL_LINE, protocols, _CRLF)
             written = written and _FIELD_VALUE.fullmatch(protocols) is not None
 
@@ -752,7 +753,6 @@ class H11Handshake:
                     parts.append(_ascii(f"{name}; {params}", "extension offer"))
             if parts:
                 header = b", ".join(parts)
-                headers.append((SEC_WEBSOCKET_EXTENSIONS, header))
                 head += (_EXTENSIONS_LINE, header, _CRLF)
                 written = written and _FIELD_VALUE.fullmatch(header) is not None
             offered = [ext for ext in extensions if offers[ext.name] is not False]
@@ -766,6 +766,17 @@ class H11Handshake:
             head += (extra, _CRLF)
             data = b"".join(head)
         else:
+            headers: Headers = [
+                (HOST, host),
+                (UPGRADE_HEADER, WEBSOCKET_UPGRADE),
+                (CONNECTION, CONNECTION_UPGRADE),
+                (SEC_WEBSOCKET_KEY, nonce),
+                (SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION),
+            ]
+            if protocols is not None:
+                headers.append((SEC_WEBSOCKET_PROTOCOL, protocols))
+            if header is not None:
+                headers.append((SEC_WEBSOCKET_EXTENSIONS, header))
             data = self._h11_send(
                 h11.Request, method=METHOD, target=target, headers=_spelled(headers) + list(request.extra_headers),
             )
@@ -864,10 +875,7 @@ def _bytes_headers(headers: Iterable[tuple[bytes | str, bytes | str]]) -> Iterab
 
 def _valid_key(key: bytes) -> bool:
     """RFC 6455 §4.2.1: the key is a nonce of 16 random bytes, base64-encoded (24 ASCII bytes)."""
-    try:
-        return len(base64.b64decode(key, validate=True)) == NONCE_BYTES
-    except (binascii.Error, ValueError):
-        return False
+    return _BASE64_NONCE.fullmatch(key) is not None
 
 
 def _require_connection_upgrade(connection_tokens: list[str] | None) -> None:

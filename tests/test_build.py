@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 import wsspec
-from wsspec import _build, connection, frame_protocol, masking
+from wsspec import _build, connection, frame_protocol, handshake, masking
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPILED_MODULES = (connection, frame_protocol, masking)
+COMPILED_MODULES = (connection, frame_protocol, handshake, masking)
 
 
 def test_build_is_the_expected_one() -> None:
@@ -71,7 +71,7 @@ def test_empty_or_zero_keeps_the_installed_build(value: str) -> None:
         return
     assert build == wsspec.BUILD
     if build == "compiled":
-        assert names == "wsspec.connection,wsspec.frame_protocol,wsspec.masking"
+        assert names == "wsspec.connection,wsspec.frame_protocol,wsspec.handshake,wsspec.masking"
 
 
 def test_compiled_modules_are_not_stale() -> None:

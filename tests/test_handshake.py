@@ -1314,6 +1314,19 @@ def test_own_header_checks_are_h11s() -> None:
             assert (ours.fullmatch(sample) is None) == (h11s.fullmatch(sample) is None), (ours.pattern, sample)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ABCxyz019+/=-_ \n", min_size=18, max_size=28).map(str.encode)
+       | st.binary(min_size=16, max_size=16).map(base64.b64encode))
+def test_key_check_is_base64_of_16_bytes(key: bytes) -> None:
+    # wsspec matches the key against one pattern; the definition is "decodes
+    # (strict base64) to NONCE_BYTES bytes".
+    try:
+        decodes_to_16 = len(base64.b64decode(key, validate=True)) == 16
+    except ValueError:  # binascii.Error
+        decodes_to_16 = False
+    assert hs._valid_key(key) is decodes_to_16
+
+
 def _h11_request(target: bytes, headers: list[tuple[Any, Any]]) -> bytes:
     connection = h11.Connection(h11.CLIENT)
     return (connection.send(h11.Request(method=b"GET", target=target, headers=headers))
