@@ -31,6 +31,7 @@ COMPILED = {
     "wsspec.connection": "runtime/connection.py",
     "wsspec.extensions": "runtime/extensions.py",
     "wsspec.deflate": "runtime/deflate.py",
+    "wsspec.handshake": "runtime/handshake.py",
 }
 
 # -g0: no debug information (a third of the compile time and two thirds of

@@ -65,6 +65,8 @@ SEC_WEBSOCKET_EXTENSIONS = b'sec-websocket-extensions'  # RFC 6455 §11.3.2
 CONTENT_LENGTH = b'content-length'  # RFC 9110 §8.6
 CONTENT_TYPE = b'content-type'  # RFC 9110 §8.3
 ORIGIN = b'origin'  # RFC 6455 §4.2.1, §10.2; RFC 6454 §7
+TRANSFER_ENCODING = b'transfer-encoding'  # RFC 9112 §6.1
+EXPECT = b'expect'  # RFC 9110 §10.1.1
 
 #: The spelling used when sending each header, keyed by its lowercase name.
 HEADER_SPELLING: dict[bytes, bytes] = {
@@ -79,6 +81,8 @@ HEADER_SPELLING: dict[bytes, bytes] = {
     CONTENT_LENGTH: b'Content-Length',
     CONTENT_TYPE: b'Content-Type',
     ORIGIN: b'Origin',
+    TRANSFER_ENCODING: b'Transfer-Encoding',
+    EXPECT: b'Expect',
 }
 
 

@@ -14,8 +14,7 @@ the table does not list is refused: a send raises
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
@@ -27,6 +26,7 @@ from ._generated.handshake import (
     CONNECTION_UPGRADE,
     CONTENT_LENGTH,
     CONTENT_TYPE,
+    EXPECT,
     FORBIDDEN,
     DEFAULT_MAX_INCOMPLETE_EVENT_SIZE,
     HEADER_SPELLING,
@@ -59,6 +59,7 @@ from ._generated.handshake import (
     SEND_REJECT_WITH_BODY,
     SEND_REQUEST,
     SWITCHING_PROTOCOLS,
+    TRANSFER_ENCODING,
     TRANSITIONS,
     HandshakeInput,
     WEBSOCKET_UPGRADE,
@@ -70,7 +71,7 @@ from ._generated.connection import INITIAL_STATE
 from ._generated.framing import DEFAULT_MAX_MESSAGE_SIZE
 from .connection import Connection, ConnectionState, ConnectionType, check_size_limit
 from .events import AcceptConnection, Event, RejectConnection, RejectData, Request
-from .extensions import Extension, ExtensionSyntaxError, parse_extension, split_extension_list
+from .extensions import TOKEN_CHARS, Extension, ExtensionSyntaxError, parse_extension, split_extension_list
 from .utilities import (
     LocalProtocolError,
     RemoteProtocolError,
@@ -103,6 +104,91 @@ _REQUEST_FIELDS = frozenset({HOST, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTO
 _RESPONSE_FIELDS = frozenset({CONNECTION, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_PROTOCOL,
                               UPGRADE_HEADER})
 
+# wsspec writes the head of its upgrade Request and of its 101 itself; h11
+# stays the parser of what the peer sends (issue 13). What it writes passes
+# the checks h11 applies to what it sends (h11 0.16, ``h11._abnf``): a
+# header name is a token (RFC 9110 §5.1); a value is visible bytes or
+# obs-text with inner spaces/tabs, no NUL, CR or LF (RFC 9110 §5.5); the
+# request-target is visible ASCII (RFC 9112 §3.2). Anything else goes to
+# h11's own writer, which refuses it with the LocalProtocolError it always
+# has: a name or value that fails a check, a header item that is neither
+# bytes nor str, and the headers h11 acts on (Host, which it writes first;
+# Content-Length and Transfer-Encoding, which it normalizes; Connection,
+# Upgrade and Expect, which change its state).
+_FIELD_NAME = re.compile(b"[" + re.escape("".join(sorted(TOKEN_CHARS)).encode("ascii")) + b"]+")
+_FIELD_VALUE = re.compile(rb"(?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?")
+_REQUEST_TARGET = re.compile(rb"[\x21-\x7e]+")
+_H11_WRITES = frozenset({HOST, CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION, UPGRADE_HEADER, EXPECT})
+_CRLF = b"\r\n"
+# A base64-encoded nonce (RFC 4648 §4): NONCE_BYTES bytes are 4 characters per
+# 3 bytes, the last group padded with "=" (16 bytes: 22 characters and "==").
+_BASE64_NONCE = re.compile(
+    rb"[A-Za-z0-9+/]{%d}%s" % (-(-NONCE_BYTES * 4 // 3), b"=" * (-NONCE_BYTES % 3)))
+# The prefix of an IDNA label in ASCII-compatible encoding (RFC 3490 §5).
+_ACE_PREFIX = b"xn--"
+
+
+def _line(name: bytes, value: bytes) -> bytes:
+    """One header line of ours, ``name`` spelled as the spec says to send it."""
+    return HEADER_SPELLING[name] + b": " + value + _CRLF
+
+
+def _open_line(name: bytes) -> bytes:
+    """The start of one header line whose value follows."""
+    return HEADER_SPELLING[name] + b": "
+
+
+# The fixed parts of the two heads, as h11 wrote them (Host first).
+_REQUEST_LINE_END = b" HTTP/" + HTTP_VERSION + _CRLF + _open_line(HOST)
+_REQUEST_KEY = _CRLF + _line(UPGRADE_HEADER, WEBSOCKET_UPGRADE) + _line(CONNECTION, CONNECTION_UPGRADE) + _open_line(
+    SEC_WEBSOCKET_KEY)
+_REQUEST_VERSION = _CRLF + _line(SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION)
+_ACCEPT_HEAD = (
+    b"HTTP/%s %d %s\r\n" % (HTTP_VERSION, SWITCHING_PROTOCOLS, _SWITCHING_PROTOCOLS_REASON)
+    + _line(UPGRADE_HEADER, WEBSOCKET_UPGRADE) + _line(CONNECTION, CONNECTION_UPGRADE) + _open_line(SEC_WEBSOCKET_ACCEPT)
+)
+_PROTOCOL_LINE = _open_line(SEC_WEBSOCKET_PROTOCOL)
+_EXTENSIONS_LINE = _open_line(SEC_WEBSOCKET_EXTENSIONS)
+# What a client's h11 connection is told it sent when wsspec wrote the
+# request: h11 reads from a request only its method, Upgrade, Connection,
+# Expect and body framing (Content-Length, Transfer-Encoding), and a request
+# naming any of the last four in its extra headers is written by h11 itself.
+_H11_UPGRADE_REQUEST = h11.Request(
+    method=METHOD,
+    target=b"/",
+    headers=[(HEADER_SPELLING[HOST], b"localhost"), (HEADER_SPELLING[UPGRADE_HEADER], WEBSOCKET_UPGRADE),
+             (HEADER_SPELLING[CONNECTION], CONNECTION_UPGRADE)],
+)
+_H11_END_OF_MESSAGE = h11.EndOfMessage()
+
+
+def _header_lines(headers: Headers) -> bytes | None:
+    """
+    The caller's extra ``headers`` as header lines, or ``None`` if h11 must
+    write them (a name or value it refuses, an item neither ``bytes`` nor
+    ``str``, or a header it acts on; see ``_H11_WRITES``).
+    """
+    lines = []
+    for name, value in headers:
+        if isinstance(name, str):
+            if not name.isascii():
+                return None
+            name = name.encode("ascii")
+        if isinstance(value, str):
+            if not value.isascii():
+                return None
+            value = value.encode("ascii")
+        if (
+            type(name) is not bytes
+            or type(value) is not bytes
+            or _FIELD_NAME.fullmatch(name) is None
+            or _FIELD_VALUE.fullmatch(value) is None
+            or name.lower() in _H11_WRITES
+        ):
+            return None
+        lines.append(b"%s: %s\r\n" % (name, value))
+    return b"".join(lines)
+
 
 def _spelled(headers: Headers) -> Headers:
     """Our own handshake headers, with names spelled as the spec says to send them."""
@@ -132,15 +218,23 @@ class _HandshakeHeaders:
 
     __slots__ = ("values", "extra")
 
-    def __init__(self, headers: Iterable[tuple[bytes, bytes]], hidden: frozenset[bytes]) -> None:
+    def __init__(self, message: h11.Request | h11.InformationalResponse, hidden: frozenset[bytes]) -> None:
         self.values: dict[bytes, list[bytes]] = {}
         #: ``(name, value)`` pairs not in ``hidden``, names lowercased.
         self.extra: list[tuple[bytes, bytes]] = []
-        for name, value in headers:
+        values = self.values
+        extra = self.extra
+        # raw_items() is one list; iterating h11's Headers is a generator
+        # calling __getitem__ per header.
+        for name, value in message.headers.raw_items():
             name = name.lower()
-            self.values.setdefault(name, []).append(value)
+            found = values.get(name)
+            if found is None:
+                values[name] = [value]
+            else:
+                found.append(value)
             if name not in hidden:
-                self.extra.append((name, value))
+                extra.append((name, value))
 
     def last(self, name: bytes) -> bytes | None:
         """The last value of ``name`` (a repeated single-valued header: the last wins, as in wsproto)."""
@@ -173,6 +267,10 @@ class _HandshakeHeaders:
         value = self.last(name)
         if value is None:
             return None
+        if encoding == "idna" and _ACE_PREFIX not in value and value.isascii():
+            # The idna codec's own first step (Lib/encodings/idna.py): ASCII
+            # without an ACE label decodes as ASCII; one call less.
+            return value.decode("ascii")
         return self._decode(name, lambda raw: raw.decode(encoding), value)
 
     @staticmethod
@@ -240,7 +338,7 @@ class H11Handshake:
         origins: Sequence[str | None] | None = None,
     ) -> None:
         self.client = connection_type is ConnectionType.CLIENT
-        self._origins = _check_origins(origins, self.client)
+        self._origins = None if origins is None else _check_origins(origins, self.client)
         self._type = connection_type
         self._state: ConnectionState = INITIAL_STATE
         self._limits = {
@@ -259,6 +357,8 @@ class H11Handshake:
             h11.CLIENT if self.client else h11.SERVER, max_incomplete_event_size=max_incomplete_event_size
         )
         self._connection: Connection | None = None
+        # Server: h11 has not yet read the EndOfMessage of a bodiless request (see _h11_catch_up).
+        self._h11_behind = False
         self._events: list[Event] = []  # oldest first (a list is 10x smaller than a deque)
         # Client: the Request we sent. Server: the valid Request we received.
         self._initiating_request: Request | None = None
@@ -319,10 +419,13 @@ class H11Handshake:
         self._initiating_request = None
         self._nonce = None
 
-    def _h11_send(self, event_type: type[h11.Event], **fields: Any) -> bytes:
-        """Build and send an h11 event; h11's complaints become LocalProtocolError."""
+    def _h11_send(self, event_type: type[h11.Event], event: h11.Event | None = None, **fields: Any) -> bytes:
+        """Build (from ``fields``, unless ``event`` is given) and send an h11
+        event; h11's complaints become LocalProtocolError."""
+        if self._h11_behind:
+            self._h11_catch_up()
         try:
-            return self._h11_connection.send(event_type(**fields)) or b""
+            return self._h11_connection.send(event_type(**fields) if event is None else event) or b""
         except (h11.LocalProtocolError, UnicodeError) as exc:
             msg = f"Cannot send HTTP {event_type.__name__} in state {self._state.name}: {exc}"
             raise LocalProtocolError(msg) from exc
@@ -432,9 +535,25 @@ class H11Handshake:
                                self._head_too_large(size))
             if self.client:
                 self._process_response_event(event)
+                if self._connection is not None:
+                    break  # OPEN: h11 pauses after a 101 (the rest is trailing data)
             elif isinstance(event, h11.Request):
-                self._events.append(self._process_connection_request(event))
+                request, bodiless = self._process_connection_request(event)
+                self._events.append(request)
+                if bodiless:
+                    # h11 still owes the request's (empty) EndOfMessage and
+                    # then pauses. Reading those only matters if h11 writes
+                    # the response: _h11_send catches up first.
+                    self._h11_behind = True
+                    break
             # A server ignores request body Data/EndOfMessage events.
+
+    def _h11_catch_up(self) -> None:
+        """Read what h11 owes after a bodiless request (its EndOfMessage) until it pauses."""
+        self._h11_behind = False
+        h11_conn = self._h11_connection
+        while not isinstance(h11_conn.next_event(), type):
+            pass
 
     def _head_too_large(self, size: int | None = None) -> RemoteProtocolError:
         """The error for a peer's HTTP head over ``max_incomplete_event_size``, with a 431 hint."""
@@ -458,17 +577,18 @@ class H11Handshake:
     # Server side
     # ------------------------------------------------------------------
 
-    def _process_connection_request(self, event: h11.Request) -> Request:
+    def _process_connection_request(self, event: h11.Request) -> tuple[Request, bool]:
+        """The valid upgrade request, and whether it has no body (neither Content-Length nor Transfer-Encoding)."""
         try:
-            request, key, origins = _parse_upgrade_request(event)
+            request, key, headers = _parse_upgrade_request(event)
         except RemoteProtocolError as error:
             self._fail(RECEIVE_BAD_REQUEST, error)
         if self._origins is not None:
-            self._check_origin(origins, self._origins)
+            self._check_origin(headers.values.get(ORIGIN, []), self._origins)
         self._receive(RECEIVE_REQUEST, "upgrade request")
         self._initiating_request = request
         self._nonce = key
-        return request
+        return request, CONTENT_LENGTH not in headers.values and TRANSFER_ENCODING not in headers.values
 
     def _check_origin(self, values: list[bytes], allowed: frozenset[str | None]) -> None:
         """Refuse (403) a request whose Origin values the allow-list does not hold (RFC 6455 §10.2)."""
@@ -495,18 +615,20 @@ class H11Handshake:
             )
             raise LocalProtocolError(msg)
 
-        headers: Headers = [
-            (UPGRADE_HEADER, WEBSOCKET_UPGRADE),
-            (CONNECTION, CONNECTION_UPGRADE),
-            (SEC_WEBSOCKET_ACCEPT, generate_accept_token(self._nonce)),
-        ]
+        accept = generate_accept_token(self._nonce)
+        head = [_ACCEPT_HEAD, accept, _CRLF]
+        written = True  # False: a value h11 must refuse
+        protocol = None
         if event.subprotocol is not None:
             if event.subprotocol not in request.subprotocols:
                 msg = f"unexpected subprotocol {event.subprotocol}"
                 raise LocalProtocolError(msg)
-            headers.append((SEC_WEBSOCKET_PROTOCOL, _ascii(event.subprotocol, "subprotocol")))
+            protocol = _ascii(event.subprotocol, "subprotocol")
+            head += (_PROTOCOL_LINE, protocol, _CRLF)
+            written = _FIELD_VALUE.fullmatch(protocol) is not None
 
         accepted: list[Extension] = []
+        header = None
         if event.extensions:
             for extension in event.extensions:
                 if not isinstance(extension, Extension):
@@ -515,14 +637,29 @@ class H11Handshake:
             offers = [offer for offer in request.extensions if isinstance(offer, str)]
             header, accepted = _negotiate_server(offers, event.extensions, tolerant=True)
             if header is not None:
-                headers.append((SEC_WEBSOCKET_EXTENSIONS, header))
+                head += (_EXTENSIONS_LINE, header, _CRLF)
+                written = written and _FIELD_VALUE.fullmatch(header) is not None
 
-        data = self._h11_send(
-            h11.InformationalResponse,
-            status_code=SWITCHING_PROTOCOLS,
-            headers=_spelled(headers) + list(event.extra_headers),
-            reason=_SWITCHING_PROTOCOLS_REASON,
-        )
+        extra = _header_lines(event.extra_headers) if written else None
+        if extra is not None:
+            head += (extra, _CRLF)
+            data = b"".join(head)
+        else:
+            headers: Headers = [
+                (UPGRADE_HEADER, WEBSOCKET_UPGRADE),
+                (CONNECTION, CONNECTION_UPGRADE),
+                (SEC_WEBSOCKET_ACCEPT, accept),
+            ]
+            if protocol is not None:
+                headers.append((SEC_WEBSOCKET_PROTOCOL, protocol))
+            if header is not None:
+                headers.append((SEC_WEBSOCKET_EXTENSIONS, header))
+            data = self._h11_send(
+                h11.InformationalResponse,
+                status_code=SWITCHING_PROTOCOLS,
+                headers=_spelled(headers) + list(event.extra_headers),
+                reason=_SWITCHING_PROTOCOLS_REASON,
+            )
         # Frames the client pipelined behind its request (already read by
         # h11) belong to the new connection.
         trailing = bytes(self._h11_connection.trailing_data[0])
@@ -588,18 +725,16 @@ class H11Handshake:
             msg = f"Request.host {request.host!r} is not a valid host name"
             raise LocalProtocolError(msg) from exc
 
+        target = _ascii(request.target, "target")
         nonce = generate_nonce()
-        headers: Headers = [
-            (HOST, host),
-            (UPGRADE_HEADER, WEBSOCKET_UPGRADE),
-            (CONNECTION, CONNECTION_UPGRADE),
-            (SEC_WEBSOCKET_KEY, nonce),
-            (SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION),
-        ]
+        head = [METHOD, b" ", target, _REQUEST_LINE_END, host, _REQUEST_KEY, nonce, _REQUEST_VERSION]
+        # False: a value h11 must refuse
+        written = _REQUEST_TARGET.fullmatch(target) is not None and _FIELD_VALUE.fullmatch(host) is not None
+        protocols = header = None
         if request.subprotocols:
-            headers.append(
-                (SEC_WEBSOCKET_PROTOCOL, _ascii(", ".join(request.subprotocols), "subprotocols")),
-            )
+            protocols = _ascii(", ".join(request.subprotocols), "subprotocols")
+            head += (_PROTOCOL_LINE, protocols, _CRLF)
+            written = written and _FIELD_VALUE.fullmatch(protocols) is not None
 
         offered: list[Extension] = []
         if request.extensions:
@@ -617,14 +752,35 @@ class H11Handshake:
                 else:
                     parts.append(_ascii(f"{name}; {params}", "extension offer"))
             if parts:
-                headers.append((SEC_WEBSOCKET_EXTENSIONS, b", ".join(parts)))
+                header = b", ".join(parts)
+                head += (_EXTENSIONS_LINE, header, _CRLF)
+                written = written and _FIELD_VALUE.fullmatch(header) is not None
             offered = [ext for ext in extensions if offers[ext.name] is not False]
 
-        target = _ascii(request.target, "target")
-        data = self._h11_send(
-            h11.Request, method=METHOD, target=target, headers=_spelled(headers) + list(request.extra_headers),
-        )
-        data += self._h11_send(h11.EndOfMessage)
+        extra = _header_lines(request.extra_headers) if written else None
+        if extra is not None:
+            # h11 parses the response, so its connection learns that an
+            # upgrade request without a body went out.
+            self._h11_send(h11.Request, _H11_UPGRADE_REQUEST)
+            self._h11_send(h11.EndOfMessage, _H11_END_OF_MESSAGE)
+            head += (extra, _CRLF)
+            data = b"".join(head)
+        else:
+            headers: Headers = [
+                (HOST, host),
+                (UPGRADE_HEADER, WEBSOCKET_UPGRADE),
+                (CONNECTION, CONNECTION_UPGRADE),
+                (SEC_WEBSOCKET_KEY, nonce),
+                (SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION),
+            ]
+            if protocols is not None:
+                headers.append((SEC_WEBSOCKET_PROTOCOL, protocols))
+            if header is not None:
+                headers.append((SEC_WEBSOCKET_EXTENSIONS, header))
+            data = self._h11_send(
+                h11.Request, method=METHOD, target=target, headers=_spelled(headers) + list(request.extra_headers),
+            )
+            data += self._h11_send(h11.EndOfMessage)
         self._initiating_request = request
         self._nonce = nonce
         self._offered = offered
@@ -672,7 +828,7 @@ class H11Handshake:
             msg = "101 response received before a Request was sent"
             raise _refuse(msg)
 
-        headers = _HandshakeHeaders(event.headers, hidden=_RESPONSE_FIELDS)
+        headers = _HandshakeHeaders(event, hidden=_RESPONSE_FIELDS)
         _require_connection_upgrade(headers.tokens(CONNECTION))
         _require_upgrade_websocket(headers.last(UPGRADE_HEADER) or b"")
         if headers.last(SEC_WEBSOCKET_ACCEPT) != generate_accept_token(self._nonce):
@@ -719,10 +875,7 @@ def _bytes_headers(headers: Iterable[tuple[bytes | str, bytes | str]]) -> Iterab
 
 def _valid_key(key: bytes) -> bool:
     """RFC 6455 §4.2.1: the key is a nonce of 16 random bytes, base64-encoded (24 ASCII bytes)."""
-    try:
-        return len(base64.b64decode(key, validate=True)) == NONCE_BYTES
-    except (binascii.Error, ValueError):
-        return False
+    return _BASE64_NONCE.fullmatch(key) is not None
 
 
 def _require_connection_upgrade(connection_tokens: list[str] | None) -> None:
@@ -739,12 +892,12 @@ def _require_upgrade_websocket(upgrade: bytes) -> None:
         raise _refuse(f"Missing header, 'Upgrade: {WEBSOCKET_UPGRADE.decode()}'")
 
 
-def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes, list[bytes]]:
+def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes, _HandshakeHeaders]:
     """
     Validate an h11 request as a WebSocket upgrade (RFC 6455 §4.2.1).
 
-    Returns the :class:`Request` event, the client's key and the values of
-    its ``Origin`` headers. Raises
+    Returns the :class:`Request` event, the client's key and the request's
+    headers. Raises
     RemoteProtocolError with wsproto's messages and event hints.
     """
     if event.method != METHOD:
@@ -752,7 +905,7 @@ def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes, list[byt
     if event.http_version != HTTP_VERSION:
         got = event.http_version.decode("ascii", "replace")
         raise _refuse(f"Request must be HTTP/{HTTP_VERSION.decode()}, got HTTP/{got} (RFC 6455 §4.1)")
-    headers = _HandshakeHeaders(event.headers, hidden=_REQUEST_FIELDS)
+    headers = _HandshakeHeaders(event, hidden=_REQUEST_FIELDS)
     try:
         target = event.target.decode("ascii")
     except UnicodeError as exc:
@@ -783,7 +936,7 @@ def _parse_upgrade_request(event: h11.Request) -> tuple[Request, bytes, list[byt
         subprotocols=headers.tokens(SEC_WEBSOCKET_PROTOCOL) or [],
     )
     # As wsproto: repeated keys are folded with ", " (and then fail on the client).
-    return request, headers.folded(SEC_WEBSOCKET_KEY) or key, headers.values.get(ORIGIN, [])
+    return request, headers.folded(SEC_WEBSOCKET_KEY) or key, headers
 
 
 def _offers(requested: Iterable[str]) -> Iterator[tuple[str, str]]:

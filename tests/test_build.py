@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 import wsspec
-from wsspec import _build, connection, deflate, extensions, frame_protocol, masking
+from wsspec import _build, connection, deflate, extensions, frame_protocol, handshake, masking
 
 ROOT = Path(__file__).resolve().parent.parent
 # What setup.py's COMPILED lists (an expectation, written out on purpose).
-COMPILED_MODULES = (connection, deflate, extensions, frame_protocol, masking)
+COMPILED_MODULES = (connection, deflate, extensions, frame_protocol, handshake, masking)
 
 
 def test_build_is_the_expected_one() -> None:

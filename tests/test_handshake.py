@@ -1292,6 +1292,176 @@ def test_bad_request_fields_are_local_errors() -> None:
     assert client.send(Request(host="h", target="/"))
 
 
+# ----------------------------------------------------------------------------
+# the heads wsspec writes itself are the bytes h11 wrote, and refused alike
+# ----------------------------------------------------------------------------
+
+
+def test_own_header_checks_are_h11s() -> None:
+    # wsspec writes its Request and 101 heads itself and checks names, values
+    # and the target as h11 checks what it sends; any drift here would let a
+    # value through that h11 refuses (or refuse one it accepts).
+    from h11._events import request_target_re
+    from h11._headers import _field_name_re, _field_value_re
+
+    pairs = [(hs._FIELD_NAME, _field_name_re), (hs._FIELD_VALUE, _field_value_re),
+             (hs._REQUEST_TARGET, request_target_re)]
+    samples = [bytes([a]) for a in range(256)]
+    samples += [bytes([a, b]) for a in range(256) for b in (0x20, 0x09, 0x41, 0x0D, 0x0A, 0x00, 0xE9)]
+    samples += [b"a b", b"a\tb", b"a  b", b"a \r\n b", b" a", b"a ", b"", b"a\x0bb", b"a\x0cb", b"\xffa\x80"]
+    for ours, h11s in pairs:
+        for sample in samples:
+            assert (ours.fullmatch(sample) is None) == (h11s.fullmatch(sample) is None), (ours.pattern, sample)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ABCxyz019+/=-_ \n", min_size=18, max_size=28).map(str.encode)
+       | st.binary(min_size=16, max_size=16).map(base64.b64encode))
+def test_key_check_is_base64_of_16_bytes(key: bytes) -> None:
+    # wsspec matches the key against one pattern; the definition is "decodes
+    # (strict base64) to NONCE_BYTES bytes".
+    try:
+        decodes_to_16 = len(base64.b64decode(key, validate=True)) == 16
+    except ValueError:  # binascii.Error
+        decodes_to_16 = False
+    assert hs._valid_key(key) is decodes_to_16
+
+
+def _h11_request(target: bytes, headers: list[tuple[Any, Any]]) -> bytes:
+    connection = h11.Connection(h11.CLIENT)
+    return (connection.send(h11.Request(method=b"GET", target=target, headers=headers))
+            + connection.send(h11.EndOfMessage()))
+
+
+REQUEST_HEADS = {
+    "plain": {},
+    "subprotocols": {"subprotocols": ["chat", "superchat"]},
+    "extension": {"extensions": [FakeExtension()]},
+    "bytes extra": {"extra_headers": [(b"Origin", b"http://x"), (b"X-Dup", b"1"), (b"x-dup", b"2")]},
+    "str extra": {"extra_headers": [("Origin", "http://x"), ("X-Empty", ""), ("X-Inner", "a  b\tc")]},
+    "obs-text value": {"extra_headers": [(b"X-Latin", b"caf\xe9")]},
+    "bytearray extra": {"extra_headers": [(bytearray(b"X-A"), bytearray(b"1"))]},
+    # Headers h11 acts on are written by h11 (Host first, Content-Length normalized, ...).
+    "connection extra": {"extra_headers": [(b"Connection", b"keep-alive")]},
+    "expect extra": {"extra_headers": [(b"Expect", b"100-continue")]},
+    "content-length extra": {"extra_headers": [(b"Content-Length", b"0, 0")]},
+    "upgrade extra": {"extra_headers": [(b"Upgrade", b"h2c")]},
+}
+
+
+@pytest.mark.parametrize("fields", REQUEST_HEADS.values(), ids=REQUEST_HEADS.keys())
+def test_client_request_head_is_h11s(fields: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hs, "generate_nonce", lambda: KEY)
+    client = H11Handshake(CLIENT)
+    data = client.send(Request(host="bücher.example", target="/chat?x=1", **fields))
+    headers = [(b"Host", b"xn--bcher-kva.example"), (b"Upgrade", b"websocket"), (b"Connection", b"Upgrade"),
+               (b"Sec-WebSocket-Key", KEY), (b"Sec-WebSocket-Version", b"13")]
+    if "subprotocols" in fields:
+        headers.append((b"Sec-WebSocket-Protocol", b"chat, superchat"))
+    if "extensions" in fields:
+        headers.append((b"Sec-WebSocket-Extensions", b"x-fake; level=1"))
+    assert data == _h11_request(b"/chat?x=1", headers + list(fields.get("extra_headers", [])))
+    # ... and h11 (which reads the response) knows the request went out.
+    client.receive_data(response_101(KEY))
+    (accepted,) = client.events()
+    assert isinstance(accepted, AcceptConnection)
+    assert client.state is ConnectionState.OPEN
+
+
+def _h11_101(request: bytes, headers: list[tuple[Any, Any]]) -> bytes:
+    connection = h11.Connection(h11.SERVER)
+    connection.receive_data(request)
+    while connection.next_event() not in (h11.PAUSED, h11.NEED_DATA):
+        pass
+    return connection.send(h11.InformationalResponse(status_code=101, headers=headers,
+                                                     reason=b"Switching Protocols"))
+
+
+ACCEPT_HEADS = {
+    "plain": {},
+    "subprotocol": {"subprotocol": "chat"},
+    "extension": {"extensions": [FakeExtension()]},
+    "bytes extra": {"extra_headers": [(b"Set-Cookie", b"a=1; Path=/"), (b"X-Dup", b"1"), (b"x-dup", b"2")]},
+    "str extra": {"extra_headers": [("Server", "wsspec"), ("X-Empty", "")]},
+    "host extra": {"extra_headers": [(b"X-A", b"1"), (b"Host", b"example.com")]},  # h11 writes Host first
+    "content-length extra": {"extra_headers": [(b"Content-Length", b"0, 0")]},  # ... and folds this
+    "transfer-encoding extra": {"extra_headers": [(b"Transfer-Encoding", b"Chunked")]},  # ... lowercases this
+}
+
+
+@pytest.mark.parametrize("fields", ACCEPT_HEADS.values(), ids=ACCEPT_HEADS.keys())
+def test_server_101_head_is_h11s(fields: dict[str, Any]) -> None:
+    request = raw_request(extra=[(b"Sec-WebSocket-Protocol", b"chat"), (b"Sec-WebSocket-Extensions", b"x-fake")])
+    server = H11Handshake(SERVER)
+    server.receive_data(request + b"\x81\x80\x00\x00\x00\x00")  # and a pipelined empty text frame
+    list(server.events())
+    data = server.send(AcceptConnection(**fields))
+    headers = [(b"Upgrade", b"websocket"), (b"Connection", b"Upgrade"), (b"Sec-WebSocket-Accept", ACCEPT)]
+    if "subprotocol" in fields:
+        headers.append((b"Sec-WebSocket-Protocol", b"chat"))
+    if "extensions" in fields:
+        headers.append((b"Sec-WebSocket-Extensions", b"x-fake; level=1"))
+    assert data == _h11_101(request, headers + list(fields.get("extra_headers", [])))
+    assert server.state is ConnectionState.OPEN
+    assert list(server.connection.events()) == [TextMessage("")]  # type: ignore[union-attr]
+
+
+BAD_EXTRA_HEADERS = {
+    "space in name": ([(b"Bad Name", b"v")], LocalProtocolError, "Illegal header name"),
+    "colon in name": ([(b"X:Y", b"v")], LocalProtocolError, "Illegal header name"),
+    "empty name": ([(b"", b"v")], LocalProtocolError, "Illegal header name"),
+    "CRLF in value": ([(b"X", b"a\r\nInjected: 1")], LocalProtocolError, "Illegal header value"),
+    "LF in value": ([(b"X", b"a\nb")], LocalProtocolError, "Illegal header value"),
+    "NUL in value": ([(b"X", b"a\x00b")], LocalProtocolError, "Illegal header value"),
+    "leading space": ([(b"X", b" a")], LocalProtocolError, "Illegal header value"),
+    "trailing tab": ([(b"X", b"a\t")], LocalProtocolError, "Illegal header value"),
+    "non-ASCII str name": ([("Ünï", "v")], LocalProtocolError, "ascii"),
+    "non-ASCII str value": ([("X", "é")], LocalProtocolError, "ascii"),
+    "bad after good": ([(b"X-Good", b"1"), (b"X", b"a\rb")], LocalProtocolError, "Illegal header value"),
+    "int value": ([(b"X", 1)], TypeError, "bytes"),
+}
+
+
+@pytest.mark.parametrize(("extra", "error", "match"), BAD_EXTRA_HEADERS.values(), ids=BAD_EXTRA_HEADERS.keys())
+def test_bad_extra_headers_refused_as_h11_refuses_them(extra: list, error: type, match: str) -> None:
+    client = H11Handshake(CLIENT)
+    with pytest.raises(error, match=match):
+        client.send(Request(host="h", target="/", extra_headers=extra))
+    assert client.state is ConnectionState.CONNECTING
+    assert client.send(Request(host="h", target="/")).endswith(b"\r\n\r\n")
+
+    server = H11Handshake(SERVER)
+    server.receive_data(raw_request())
+    list(server.events())
+    with pytest.raises(error, match=match):
+        server.send(AcceptConnection(extra_headers=extra))
+    assert server.state is ConnectionState.CONNECTING
+    assert server.send(AcceptConnection()).startswith(b"HTTP/1.1 101 ")
+    assert server.state is ConnectionState.OPEN
+
+
+@pytest.mark.parametrize(("fields", "match"), [
+    ({"host": "a\r\nInjected: 1"}, "Illegal header value"),
+    ({"host": "h", "target": "/a b"}, "Illegal target characters"),
+    ({"host": "h", "target": "/\r\n"}, "Illegal target characters"),
+    ({"host": "h", "subprotocols": ["a\r\nInjected: 1"]}, "Illegal header value"),
+    ({"host": "h", "extensions": [FakeExtension(offer="a=\r\n")]}, "Illegal header value"),
+])
+def test_bad_request_values_refused_as_h11_refuses_them(fields: dict[str, Any], match: str) -> None:
+    fields.setdefault("target", "/")
+    with pytest.raises(LocalProtocolError, match=match):
+        H11Handshake(CLIENT).send(Request(**fields))
+
+
+def test_bad_accept_values_refused_as_h11_refuses_them() -> None:
+    server = H11Handshake(SERVER)
+    server.receive_data(raw_request(extra=[(b"Sec-WebSocket-Extensions", b"x-fake")]))
+    list(server.events())
+    with pytest.raises(LocalProtocolError, match="Illegal header value"):
+        server.send(AcceptConnection(extensions=[FakeExtension(answer="a\nb")]))
+    assert server.state is ConnectionState.CONNECTING
+
+
 def test_receive_after_eof_is_local_error() -> None:
     server = H11Handshake(SERVER)
     server.receive_data(None)
@@ -1332,6 +1502,36 @@ def test_server_gets_frames_received_before_accept() -> None:
     assert list(server.events()) == []
     server.send(AcceptConnection())
     assert list(server.connection.events()) == [TextMessage("split")]  # type: ignore[union-attr]
+
+
+def test_server_request_body_is_not_taken_for_frames() -> None:
+    # A server stops reading HTTP right after a bodiless request; a request
+    # with a body has it read (and dropped) by h11 first.
+    for body_headers, body in [([(b"Content-Length", b"5")], b"hello"),
+                               ([(b"Transfer-Encoding", b"chunked")], b"5\r\nhello\r\n0\r\n\r\n")]:
+        server = H11Handshake(SERVER)
+        server.receive_data(raw_request(extra=body_headers) + body + masked_text_frame("frame"))
+        (request,) = server.events()
+        assert isinstance(request, Request)
+        server.send(AcceptConnection())
+        assert list(server.connection.events()) == [TextMessage("frame")]  # type: ignore[union-attr]
+
+
+def test_server_rejects_after_more_bytes_arrived() -> None:
+    # h11 catches up with the request it paused on before writing a rejection.
+    ours = H11Handshake(SERVER)
+    theirs = wp_handshake.H11Handshake(WpConnectionType.SERVER)
+    for server in (ours, theirs):
+        server.receive_data(raw_request())
+        list(server.events())
+        server.receive_data(masked_text_frame("early"))
+        assert list(server.events()) == []
+    our_bytes = ours.send(RejectConnection(status_code=403, has_body=True))
+    our_bytes += ours.send(RejectData(data=b"no", body_finished=True))
+    their_bytes = theirs.send(wp_events.RejectConnection(status_code=403, has_body=True))
+    their_bytes += theirs.send(wp_events.RejectData(data=b"no", body_finished=True))
+    assert our_bytes == their_bytes
+    assert ours.state is ConnectionState.CLOSED
 
 
 def test_pipelined_frames_between_our_peers() -> None:

@@ -51,7 +51,7 @@ assert b"".join(e.data for e in server.events()) == big
 print("wheel ok", wsspec.__version__, len(TRANSITIONS), wsspec.BUILD)
 """
 SMOKE = SMOKE.replace("TextMessage\n", "TextMessage, BytesMessage\n")
-COMPILED = ("connection", "deflate", "extensions", "frame_protocol", "masking")
+COMPILED = ("connection", "deflate", "extensions", "frame_protocol", "handshake", "masking")
 
 
 def _build_wheel(out: Path, **env: str) -> Path:
