@@ -114,6 +114,11 @@ class WsprotoFamily:
     # -- descriptions ------------------------------------------------------
 
     def masking(self) -> str:
+        if self.name == "wsspec":
+            # wsspec says itself which build runs and which masking routine it uses.
+            package = importlib.import_module("wsspec")
+            masking = importlib.import_module("wsspec.masking")
+            return f"{masking.BACKEND} ({package.BUILD} build)"
         compiled = _compiled_mask_functions(self.frame_protocol)
         if compiled:
             return "C: " + ", ".join(compiled)
