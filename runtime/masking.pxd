@@ -3,14 +3,15 @@
 cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize
 
-@cython.locals(n=Py_ssize_t, data_bytes=bytes, data_bytearray=bytearray,
-               view="const unsigned char[::1]", src="const unsigned char*")
+@cython.locals(n=Py_ssize_t)
 cpdef bytes mask_compiled(object data, object key)
+
+@cython.locals(data_bytes=bytes, data_bytearray=bytearray, view="const unsigned char[::1]")
+cdef const unsigned char* _read_pointer(object data) except NULL
 
 cpdef bytes mask_slice(bytearray buf, Py_ssize_t start, Py_ssize_t end, object key)
 
-@cython.locals(n=Py_ssize_t, head=Py_ssize_t, body=Py_ssize_t, i=Py_ssize_t, out=bytes, dst=cython.p_uchar, payload_bytes=bytes,
-               payload_bytearray=bytearray, view="const unsigned char[::1]", src="const unsigned char*")
+@cython.locals(n=Py_ssize_t, head=Py_ssize_t, body=Py_ssize_t, i=Py_ssize_t, out=bytes, dst=cython.p_uchar)
 cpdef bytes masked_frame(bytes header, bytes key, object payload)
 
 cdef bytes _new_bytes(Py_ssize_t n)

@@ -101,18 +101,9 @@ def mask_compiled(data: bytes | bytearray | memoryview, key: bytes | bytearray) 
         msg = "mask_compiled() runs only in wsspec's compiled build; use mask()"
         raise RuntimeError(msg)
     n = len(data)
-    if type(data) is bytes:
-        data_bytes = data
-        src = cython.cast(cython.p_uchar, data_bytes)
-    elif type(data) is bytearray:
-        data_bytearray = data
-        src = cython.cast(cython.p_uchar, data_bytearray)
-    elif n:
-        view = data
-        src = cython.address(view[0])
-    else:
+    if not n:
         return b""
-    return _xor_copy(src, n, key)
+    return _xor_copy(_read_pointer(data), n, key)
 
 
 def mask_slice(buf: bytearray, start: int, end: int, key: bytes | bytearray) -> bytes:
@@ -151,19 +142,23 @@ def masked_frame(header: bytes, key: bytes, payload: bytes | bytearray | memoryv
         dst[i] = header[i]
     for i in range(MASKING_KEY_LENGTH):
         dst[head + i] = key[i]
-    if type(payload) is bytes:
-        payload_bytes = payload
-        src = cython.cast(cython.p_uchar, payload_bytes)
-    elif type(payload) is bytearray:
-        payload_bytearray = payload
-        src = cython.cast(cython.p_uchar, payload_bytearray)
-    elif n:
-        view = payload
-        src = cython.address(view[0])
-    else:
-        return out
-    _xor_into(src, dst + body, n, key)
+    if n:
+        _xor_into(_read_pointer(payload), dst + body, n, key)
     return out
+
+
+def _read_pointer(data: bytes | bytearray | memoryview) -> Any:
+    """Compiled build only: a C pointer to the first byte of non-empty ``data``, valid while
+    ``data`` lives: ``bytes`` and ``bytearray`` through their internal pointer, other
+    buffers (``memoryview``, C-contiguous) through a typed memoryview."""
+    if type(data) is bytes:
+        data_bytes = data
+        return cython.cast(cython.p_uchar, data_bytes)
+    if type(data) is bytearray:
+        data_bytearray = data
+        return cython.cast(cython.p_uchar, data_bytearray)
+    view = data
+    return cython.address(view[0])
 
 
 def _xor_copy(src: Any, n: int, key: bytes | bytearray) -> bytes:

@@ -1155,6 +1155,25 @@ def test_bomb_is_small(bomb: bytes) -> None:
     assert 150 * KiB < len(bomb) < 250 * KiB
 
 
+def inflate_in_chunks(inflater: deflate.Inflater, data: bytes, chunk: int) -> tuple[int, int, int]:
+    """Inflate ``data`` as the frame layer does, at most ``chunk`` bytes per call, until the
+    message is finished: (bytes out, largest piece, pieces before the finish)."""
+    total = largest = calls = 0
+    out = inflater.inflate(data, chunk)
+    while True:
+        total += len(out)
+        largest = max(largest, len(out))
+        calls += 1
+        if not inflater.pending:
+            break
+        out = inflater.inflate(b"", chunk)
+    out = inflater.finish(chunk)
+    total += len(out)
+    while inflater.pending:
+        total += len(inflater.inflate(b"", chunk))
+    return total, largest, calls
+
+
 def test_inflater_streams_a_bomb_in_bounded_chunks(bomb: bytes) -> None:
     chunk = 64 * KiB
     inflater = deflate.Inflater(15)
@@ -1162,19 +1181,7 @@ def test_inflater_streams_a_bomb_in_bounded_chunks(bomb: bytes) -> None:
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
-        total = 0
-        largest = 0
-        out = inflater.inflate(bomb, chunk)
-        while True:
-            total += len(out)
-            largest = max(largest, len(out))
-            if not inflater.pending:
-                break
-            out = inflater.inflate(b"", chunk)
-        out = inflater.finish(chunk)
-        total += len(out)
-        while inflater.pending:
-            total += len(inflater.inflate(b"", chunk))
+        total, largest, _ = inflate_in_chunks(inflater, bomb, chunk)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -1666,19 +1673,7 @@ def test_backend_streams_a_bomb_in_bounded_chunks(backend: str, bomb: bytes) -> 
     """max_length, unconsumed_tail and eof behave as zlib's with every backend."""
     chunk = 64 * KiB
     inflater = deflate.Inflater(15, backend=PerMessageDeflate(zlib_backend=backend)._tuning.backend)
-    total = largest = calls = 0
-    out = inflater.inflate(bomb, chunk)
-    while True:
-        total += len(out)
-        largest = max(largest, len(out))
-        calls += 1
-        if not inflater.pending:
-            break
-        out = inflater.inflate(b"", chunk)
-    out = inflater.finish(chunk)
-    total += len(out)
-    while inflater.pending:
-        total += len(inflater.inflate(b"", chunk))
+    total, largest, calls = inflate_in_chunks(inflater, bomb, chunk)
     assert total == BOMB_SIZE and largest == chunk and calls >= BOMB_SIZE // chunk
     assert not inflater.pending and inflater.active  # context takeover: the window stays
 
