@@ -99,13 +99,14 @@ def _extensions() -> list:
             Extension(name, [str(target)], extra_compile_args=COMPILE_ARGS + EXTRA_ARGS.get(name, []))
         )
     try:
-        return _cythonize(cythonize, modules)
+        return _translate(cythonize, modules)
     except Exception as exc:  # a Cython error must not fail the install either
         _skip(f"Cython could not translate the modules ({exc})")
         return []
 
 
-def _cythonize(cythonize, modules: list) -> list:  # type: ignore[no-untyped-def]
+def _translate(cythonize, modules: list) -> list:  # type: ignore[no-untyped-def]
+    """Cython's translation of ``modules`` to C, with the build's directives."""
     return cythonize(
         modules,
         language_level=3,
@@ -116,7 +117,8 @@ def _cythonize(cythonize, modules: list) -> list:  # type: ignore[no-untyped-def
             "annotation_typing": False,
             "binding": True,
             "embedsignature": True,
-            # __text_signature__ for inspect.signature() (cdef classes included).
+            # __text_signature__ for inspect.signature() of compiled functions
+            # and methods (not of the extension classes themselves).
             "embedsignature.format": "clinic",
         },
         quiet=True,

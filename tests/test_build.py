@@ -68,7 +68,10 @@ def test_empty_or_zero_keeps_the_installed_build(value: str) -> None:
     proc = subprocess.run([sys.executable, "-c", _REPORT], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     build, names = proc.stdout.split()
-    if _build.extensions_disabled():  # this run itself is the pure one: the child inherits nothing else
+    if _build.extensions_disabled():
+        # This run forces pure Python; the child, with the switch cleared,
+        # loads whatever is installed (compiled, here), so there is nothing
+        # to compare it with. The compiled run checks it.
         return
     assert build == wsspec.BUILD
     if build == "compiled":
