@@ -403,7 +403,8 @@ class FrameDecoder:
         self.client = client
         # The MASK bit every received frame must carry (RFC 6455 §5.1).
         self._mask_bit = 0 if client else MASK_MASK
-        self.extensions = extensions or []
+        # The caller's list even when empty (FrameProtocol's): no second empty list per connection.
+        self.extensions = extensions if extensions is not None else []
         #: What the extensions' hooks get as ``proto`` (a :class:`FrameContext`).
         self.context = FrameContext(client, max_message_size)
         self.max_frame_size = max_frame_size

@@ -1,8 +1,8 @@
 # Cython declarations for the compiled build of handshake.py (issue 13).
 # The .py beside this file is the one source; this file only gives types.
 # Every attribute stays readable and writable from Python ("public"), as in
-# the pure build. _h11_connection (deleted once OPEN) and _origin_refusal
-# (a class-level default) live in the instance __dict__.
+# the pure build. _origin_refusal (a class-level default) lives in the
+# instance __dict__; everything an idle connection keeps is a slot here.
 
 cdef class H11Handshake:
     cdef dict __dict__
@@ -11,7 +11,9 @@ cdef class H11Handshake:
     cdef public object _origins
     cdef public object _type
     cdef public object _state
-    cdef public dict _limits
+    cdef public object _max_message_size
+    cdef public object _max_frame_size
+    cdef public object _h11_connection
     cdef public object _max_head
     cdef public object _head_received
     cdef public object _connection

@@ -341,10 +341,9 @@ class H11Handshake:
         self._origins = None if origins is None else _check_origins(origins, self.client)
         self._type = connection_type
         self._state: ConnectionState = INITIAL_STATE
-        self._limits = {
-            "max_message_size": check_size_limit("max_message_size", max_message_size),
-            "max_frame_size": check_size_limit("max_frame_size", max_frame_size),
-        }
+        # Two attributes, not a dict: an idle connection keeps them (memory per connection).
+        self._max_message_size = check_size_limit("max_message_size", max_message_size)
+        self._max_frame_size = check_size_limit("max_frame_size", max_frame_size)
         if check_size_limit("max_incomplete_event_size", max_incomplete_event_size) in (None, 0):
             msg = f"max_incomplete_event_size must be an int >= 1 (bytes), got {max_incomplete_event_size!r}"
             raise LocalProtocolError(msg)
@@ -353,7 +352,7 @@ class H11Handshake:
         # None once it was (h11 bounds only an incomplete head, so a whole
         # one arriving in a single read is measured here).
         self._head_received: int | None = 0
-        self._h11_connection = h11.Connection(
+        self._h11_connection: h11.Connection | None = h11.Connection(
             h11.CLIENT if self.client else h11.SERVER, max_incomplete_event_size=max_incomplete_event_size
         )
         self._connection: Connection | None = None
@@ -415,9 +414,15 @@ class H11Handshake:
         """Once OPEN, nothing reads the HTTP state again (sends are refused by
         the state table first, received bytes go to :attr:`connection`): free
         h11's connection and the request for an idle connection's sake."""
-        del self._h11_connection
+        self._h11_connection = None  # (not del: the emptied instance dict would stay allocated)
         self._initiating_request = None
         self._nonce = None
+
+    def _h11(self) -> h11.Connection:
+        """h11's connection (released once OPEN, when nothing reads HTTP any more)."""
+        h11_conn = self._h11_connection
+        assert h11_conn is not None, "the HTTP state is released once OPEN"
+        return h11_conn
 
     def _h11_send(self, event_type: type[h11.Event], event: h11.Event | None = None, **fields: Any) -> bytes:
         """Build (from ``fields``, unless ``event`` is given) and send an h11
@@ -425,7 +430,7 @@ class H11Handshake:
         if self._h11_behind:
             self._h11_catch_up()
         try:
-            return self._h11_connection.send(event_type(**fields) if event is None else event) or b""
+            return self._h11().send(event_type(**fields) if event is None else event) or b""
         except (h11.LocalProtocolError, UnicodeError) as exc:
             msg = f"Cannot send HTTP {event_type.__name__} in state {self._state.name}: {exc}"
             raise LocalProtocolError(msg) from exc
@@ -506,12 +511,12 @@ class H11Handshake:
         if self._head_received is not None and data:
             self._head_received += len(data)
         try:
-            self._h11_connection.receive_data(data or b"")
+            self._h11().receive_data(data or b"")
         except RuntimeError as exc:
             msg = f"Cannot receive data after EOF (state {self._state.name})"
             raise LocalProtocolError(msg) from exc
 
-        h11_conn = self._h11_connection
+        h11_conn = self._h11()
         while True:
             try:
                 event = h11_conn.next_event()
@@ -551,7 +556,7 @@ class H11Handshake:
     def _h11_catch_up(self) -> None:
         """Read what h11 owes after a bodiless request (its EndOfMessage) until it pauses."""
         self._h11_behind = False
-        h11_conn = self._h11_connection
+        h11_conn = self._h11()
         while not isinstance(h11_conn.next_event(), type):
             pass
 
@@ -662,9 +667,12 @@ class H11Handshake:
             )
         # Frames the client pipelined behind its request (already read by
         # h11) belong to the new connection.
-        trailing = bytes(self._h11_connection.trailing_data[0])
+        trailing = bytes(self._h11().trailing_data[0])
         self._state = new_state
-        self._connection = Connection(self._type, accepted, trailing, **self._limits)
+        self._connection = Connection(
+            self._type, accepted, trailing,
+            max_message_size=self._max_message_size, max_frame_size=self._max_frame_size,
+        )
         self._release_http()
         return data
 
@@ -795,8 +803,11 @@ class H11Handshake:
                 except RemoteProtocolError as error:
                     self._fail(RECEIVE_BAD_ACCEPT, error)
                 self._receive(RECEIVE_ACCEPT, "101 response")
-                trailing = bytes(self._h11_connection.trailing_data[0])
-                self._connection = Connection(self._type, accept.extensions, trailing, **self._limits)
+                trailing = bytes(self._h11().trailing_data[0])
+                self._connection = Connection(
+                    self._type, accept.extensions, trailing,
+                    max_message_size=self._max_message_size, max_frame_size=self._max_frame_size,
+                )
                 self._release_http()
                 self._events.append(accept)
             else:
