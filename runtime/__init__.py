@@ -32,6 +32,8 @@ __version__ = "0.1.0"
 #: see setup.py) or ``"pure"`` (pure Python: no compiler, PyPy, or
 #: ``WSSPEC_NO_EXTENSIONS=1`` set before the import). The masking routine in
 #: use is :data:`wsspec.masking.BACKEND`.
+_CLIENT = ConnectionType.CLIENT  # a global: ConnectionType.CLIENT goes through EnumType.__getattr__ on 3.11
+
 BUILD = "compiled" if _build.is_compiled(frame_protocol) else "pure"
 
 __all__ = ("BUILD", "ConnectionType", "WSConnection", "WsprotoAlreadyImportedError", "install_as_wsproto")
@@ -68,7 +70,7 @@ class WSConnection:
         max_incomplete_event_size: int = DEFAULT_MAX_INCOMPLETE_EVENT_SIZE,
         origins: Sequence[str | None] | None = None,
     ) -> None:
-        self.client = connection_type is ConnectionType.CLIENT
+        self.client = connection_type is _CLIENT
         self.handshake = H11Handshake(
             connection_type,
             max_message_size=max_message_size,

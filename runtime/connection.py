@@ -67,8 +67,13 @@ _RECEIVE_TRANSITIONS: dict[Opcode, dict[ConnectionState, ConnectionState]] = {
     opcode: TRANSITIONS_BY_INPUT[input_] for opcode, input_ in RECEIVE_INPUTS.items()
 }
 _ON_RECEIVE_MESSAGE = TRANSITIONS_BY_INPUT[RECEIVE_MESSAGE]
+# Members as module globals (on Python 3.11 Opcode.X and ConnectionState.X
+# go through EnumType.__getattr__, about 800 instructions each).
 _TEXT = Opcode.TEXT
 _BINARY = Opcode.BINARY
+_PING = Opcode.PING
+_PONG = Opcode.PONG
+_OPEN = ConnectionState.OPEN
 _new_object = object.__new__
 
 
@@ -150,7 +155,7 @@ class Connection:
         max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
         max_frame_size: int | None = None,
     ) -> None:
-        self.client = connection_type is ConnectionType.CLIENT
+        self.client = connection_type is CLIENT
         self._max_message_size = check_size_limit("max_message_size", max_message_size)
         self._max_frame_size = check_size_limit("max_frame_size", max_frame_size)
         self._extensions = list(extensions or [])
@@ -158,7 +163,7 @@ class Connection:
         self._proto = FrameProtocol(
             self.client, self._extensions, max_message_size=max_message_size, max_frame_size=max_frame_size
         )
-        self._state = ConnectionState.OPEN
+        self._state = _OPEN
         # Why the connection is closing (for error messages), and the Close
         # frame owed to the peer after its protocol error (data_to_send()).
         self._closing_because: str | None = None
@@ -328,9 +333,9 @@ class Connection:
                 else:
                     self._state = _RECEIVE_TRANSITIONS[opcode][self._state]
                     # Frame.payload is bytes for PING/PONG, (code, reason) for CLOSE.
-                    if opcode is Opcode.PING:
+                    if opcode is _PING:
                         yield Ping(cast(bytes, payload))
-                    elif opcode is Opcode.PONG:
+                    elif opcode is _PONG:
                         yield Pong(cast(bytes, payload))
                     else:  # CLOSE
                         code, reason = cast("tuple[int, str]", payload)

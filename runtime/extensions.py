@@ -85,6 +85,9 @@ if TYPE_CHECKING:
 #: observe it.
 INFLATE_CHUNK_SIZE = 256 * 1024
 
+# (a module global: on Python 3.11 Opcode.X goes through EnumType.__getattr__)
+_CONTINUATION = Opcode.CONTINUATION
+
 
 __all__ = [
     "Extension",
@@ -1169,7 +1172,7 @@ class PerMessageDeflate(Extension):
             self._frame_is_data = self._frame_compressed = False
             return _RSV1
         self._frame_is_data = True
-        if opcode is Opcode.CONTINUATION:
+        if opcode is _CONTINUATION:
             if rsv.rsv1:
                 msg = "RSV1 set on a CONTINUATION frame; only a message's first frame carries it (RFC 7692 §6)"
                 return self._failed(msg, CloseReason.PROTOCOL_ERROR)
@@ -1319,7 +1322,7 @@ class PerMessageDeflate(Extension):
         """
         if opcode in CONTROL_OPCODES:
             return (rsv, data)
-        if opcode is not Opcode.CONTINUATION:
+        if opcode is not _CONTINUATION:
             if fin and len(data) < self._tuning.compression_threshold:
                 # One frame, short: sent as it is. (A CONTINUATION frame always
                 # follows a first frame without FIN, which is compressed.)

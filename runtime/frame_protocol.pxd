@@ -33,6 +33,17 @@ cdef class FrameDecoder:
     cdef public Py_ssize_t payload_required
     cdef public Py_ssize_t payload_consumed
 
+    # The methods the receive path calls on itself: cpdef, so those calls
+    # are C calls (a subclass or an instance attribute still overrides
+    # them, as in pure Python).
+    cpdef object receive_bytes(self, object data)
+    cpdef object _begin_data(self, object byte0, object opcode, object payload_len, object transformed)
+    cpdef object _piece(self, object header, object payload, object finished)
+    cpdef object _through_extensions(self, object header, object payload, object first, object wire_done)
+    cpdef object _drain(self, object header)
+    cpdef object parse_header(self)
+    cpdef object extension_processing(self, object opcode, object rsv, object payload_len)
+
     @cython.locals(pos=Py_ssize_t, end=Py_ssize_t, start=Py_ssize_t, length=Py_ssize_t,
                    byte0=int, mask_bit=int, buf=bytearray)
     cpdef object process_buffer(self)
@@ -53,6 +64,11 @@ cdef class FrameProtocol:
     cdef public object _outbound_opcode
 
     cpdef object next_frame(self)
+    cpdef object receive_bytes(self, object data)
+    cpdef object _process_close(self, object frame)
+    cpdef object _text_piece(self, object frame)
+    cpdef bytes send_data(self, object payload=*, object fin=*)
+    cpdef object _make_fin_rsv_opcode(self, object fin, object rsv, object opcode)
 
     @cython.locals(length=Py_ssize_t, byte0=int, byte1=int)
     cpdef bytes _serialize_frame(self, object opcode, object payload=*, bint fin=*)

@@ -140,9 +140,14 @@ _SHORT_HEADER_LEN = _HEADER_SHORT.size
 # Opcode value (0..15) -> Opcode member, or None for a reserved opcode.
 _OPCODES: dict[int, Opcode] = {int(member): member for member in Opcode}
 _OPCODE_TABLE: tuple[Opcode | None, ...] = tuple(_OPCODES.get(value) for value in range(OPCODE_MASK + 1))
+# Members as module globals: on Python 3.11, Opcode.X goes through
+# EnumType.__getattr__ (about 800 instructions; a global is a dict lookup).
 _CONTINUATION = Opcode.CONTINUATION
 _TEXT = Opcode.TEXT
 _BINARY = Opcode.BINARY
+_CLOSE = Opcode.CLOSE
+_PING = Opcode.PING
+_PONG = Opcode.PONG
 _RSV_ALL = RSV1_MASK | RSV2_MASK | RSV3_MASK
 # RSV bits of byte 0 (masked with _RSV_ALL) -> RsvBits, precomputed.
 _RSV_TABLE: dict[int, RsvBits] = {
@@ -954,7 +959,7 @@ class FrameProtocol:
                 if opcode is _BINARY:
                     return frame
             if opcode in CONTROL_OPCODES:
-                if opcode is Opcode.CLOSE:
+                if opcode is _CLOSE:
                     frame = self._process_close(frame)
                     decoder.stop()
                 return frame
@@ -975,13 +980,13 @@ class FrameProtocol:
         if TYPE_CHECKING:  # a data frame's payload is bytes (FrameDecoder); no cast() call here
             assert isinstance(frame.payload, bytes)
         text_decoder = self._text_decoder
-        if frame.opcode is Opcode.TEXT:  # the message's first piece (not its only one: see next_frame())
+        if frame.opcode is _TEXT:  # the message's first piece (not its only one: see next_frame())
             text_decoder = self._text_decoder = getincrementaldecoder("utf-8")()
         assert text_decoder is not None  # FrameDecoder delivered this message's first piece before
         text = decode_text_piece(text_decoder, frame.payload, finished)
         if finished:
             self._text_decoder = None
-        return Frame(Opcode.TEXT, text, frame.frame_finished, finished)
+        return Frame(_TEXT, text, frame.frame_finished, finished)
 
     # -- sending -----------------------------------------------------------
 
@@ -1021,21 +1026,21 @@ class FrameProtocol:
             payload = _CLOSE_CODE.pack(code)
             if reason:
                 payload += _truncate_utf8(reason.encode("utf-8"), MAX_CLOSE_REASON_BYTES)
-        return self._serialize_frame(Opcode.CLOSE, payload)
+        return self._serialize_frame(_CLOSE, payload)
 
     def ping(self, payload: bytes = b"") -> bytes:
         """Serialize a Ping frame carrying ``payload`` (at most 125 bytes; RFC 6455 section 5.5.2).
 
         :raises ValueError: payload longer than 125 bytes.
         """
-        return self._serialize_frame(Opcode.PING, payload)
+        return self._serialize_frame(_PING, payload)
 
     def pong(self, payload: bytes = b"") -> bytes:
         """Serialize a Pong frame carrying ``payload`` (at most 125 bytes; RFC 6455 section 5.5.3).
 
         :raises ValueError: payload longer than 125 bytes.
         """
-        return self._serialize_frame(Opcode.PONG, payload)
+        return self._serialize_frame(_PONG, payload)
 
     def send_data(
         self,
@@ -1054,9 +1059,9 @@ class FrameProtocol:
             message started with ("Data type mismatch inside message").
         """
         if isinstance(payload, (bytes, bytearray, memoryview)):
-            opcode = Opcode.BINARY
+            opcode = _BINARY
         elif isinstance(payload, str):
-            opcode = Opcode.TEXT
+            opcode = _TEXT
             payload = payload.encode("utf-8")
         else:
             msg = "Must provide bytes or text"
@@ -1068,7 +1073,7 @@ class FrameProtocol:
             msg = "Data type mismatch inside message"
             raise TypeError(msg)
         else:
-            opcode = Opcode.CONTINUATION
+            opcode = _CONTINUATION
 
         if fin:
             self._outbound_opcode = None
