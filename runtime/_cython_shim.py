@@ -16,6 +16,7 @@ from typing import Any
 compiled = False
 #: Type names used in ``cython.cast(...)``; placeholders when interpreted.
 p_uchar: Any = object
+uint: Any = object
 ulonglong: Any = object
 #: C's NULL pointer; interpreted, None.
 NULL: Any = None

@@ -19,6 +19,6 @@ cdef bytes _new_bytes(Py_ssize_t n)
 @cython.locals(out=bytes)
 cdef bytes _xor_copy(const unsigned char* src, Py_ssize_t n, object key)
 
-@cython.locals(doubled=bytes, word_key=cython.ulonglong, src_words="const unsigned long long*",
+@cython.locals(key_bytes="const unsigned char*", half=cython.uint, word_key=cython.ulonglong, src_words="const unsigned long long*",
                dst_words="unsigned long long*", words=Py_ssize_t, w=Py_ssize_t, i=Py_ssize_t)
 cdef int _xor_into(const unsigned char* src, unsigned char* dst, Py_ssize_t n, object key) except -1

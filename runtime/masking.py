@@ -182,7 +182,8 @@ def _xor_into(src: Any, dst: Any, n: int, key: bytes | bytearray) -> None:
     word, which is endian-neutral since XOR works byte by byte), then the
     last 0-7 bytes one by one.
 
-    The 64-bit accesses may be unaligned: fine on the platforms CPython
+    The key is read in place (one 32-bit load, no ``bytes`` made). The 32-
+    and 64-bit accesses may be unaligned: fine on the platforms CPython
     wheels are built for (x86-64, ARM64); setup.py compiles this module
     without auto-vectorisation, so no aligned vector access is assumed.
 
@@ -191,8 +192,9 @@ def _xor_into(src: Any, dst: Any, n: int, key: bytes | bytearray) -> None:
     if len(key) != MASKING_KEY_LENGTH:
         msg = f"a masking key is {MASKING_KEY_LENGTH} bytes, got {len(key)}"
         raise ValueError(msg)
-    doubled = bytes(key) * 2
-    word_key = cython.cast(cython.pointer(cython.ulonglong), cython.cast(cython.p_uchar, doubled))[0]
+    key_bytes = _read_pointer(key)
+    half = cython.cast(cython.pointer(cython.uint), key_bytes)[0]
+    word_key = half | (cython.cast(cython.ulonglong, half) << 32)
     src_words = cython.cast(cython.pointer(cython.ulonglong), src)
     dst_words = cython.cast(cython.pointer(cython.ulonglong), dst)
     words = n // 8
@@ -200,7 +202,7 @@ def _xor_into(src: Any, dst: Any, n: int, key: bytes | bytearray) -> None:
         dst_words[w] = src_words[w] ^ word_key
     i = words * 8  # a multiple of 4: the key starts over
     while i < n:
-        dst[i] = src[i] ^ doubled[i & 3]
+        dst[i] = src[i] ^ key_bytes[i & 3]
         i += 1
 
 
