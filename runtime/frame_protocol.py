@@ -74,10 +74,13 @@ from ._generated.framing import (
     RsvBits,
 )
 from ._generated.opcodes import CONTROL_OPCODES, FRAGMENTATION, FRAGMENTATION_ERRORS, Opcode
+from .masking import _HEADER_SHORT  # byte 0, byte 1 (7-bit length)
 from .masking import VIEW_THRESHOLD as _VIEW_THRESHOLD
 from .masking import mask_slice as _mask_slice
 from .masking import masked_frame as _masked_frame
 from .masking import new_masking_key as _new_masking_key
+from .masking import short_frame as _short_frame
+from .masking import unmask_payload as _unmask_payload
 from .masking import rotate_key as _rotate_key
 from .utilities import InvalidEventTypeError, LocalProtocolError
 
@@ -126,7 +129,6 @@ __all__ = [
 ]
 
 # Wire layouts of the header pieces (RFC 6455 section 5.2), network order.
-_HEADER_SHORT = struct.Struct("!BB")  # byte 0, byte 1 (7-bit length)
 _HEADER_TWO_BYTE = struct.Struct("!BBH")  # ... + 16-bit extended length
 _HEADER_EIGHT_BYTE = struct.Struct("!BBQ")  # ... + 64-bit extended length
 _LEN_TWO_BYTE = struct.Struct("!H")
@@ -164,8 +166,8 @@ _FAST_DATA_OPCODES: tuple[Opcode | None, ...] = tuple(
     for byte0 in range(256)
 )
 _CLOSE_REASONS: dict[int, CloseReason] = {int(member): member for member in CloseReason}
-# Frame(*fields) without the named tuple's Python-level __new__:
-# _new_frame(Frame, (opcode, payload, frame_finished, message_finished)).
+# Frame(*fields) or Header(*fields) without the named tuple's Python-level
+# __new__: _new_frame(Frame, (opcode, payload, frame_finished, message_finished)).
 _new_frame = tuple.__new__
 
 # Compact the receive buffer once at least this share of it has been consumed.
@@ -520,7 +522,7 @@ class FrameDecoder:
                         if len(buf) >= end:
                             self._begin_data(byte0, opcode, length, False)
                             if mask_bit:
-                                payload = _mask_slice(buf, start, end, buf[start - MASKING_KEY_LENGTH : start])
+                                payload = _unmask_payload(buf, start, end)
                             else:
                                 payload = bytes(buf[start:end])
                             if end >= len(buf):
@@ -787,7 +789,7 @@ class FrameDecoder:
         end = pos + header_len
         self._pos = end
         masking_key = bytes(buf[end - MASKING_KEY_LENGTH : end]) if self._mask_bit else None
-        self.header = Header(fin, rsv, opcode, payload_len, masking_key)
+        self.header = _new_frame(Header, (fin, rsv, opcode, payload_len, masking_key))
         self.effective_opcode = opcode
         self.payload_required = payload_len if opcode in CONTROL_OPCODES else 0
         self.payload_consumed = 0
@@ -1108,12 +1110,11 @@ class FrameProtocol:
         if self.client:
             if length <= MAX_PAYLOAD_NORMAL:
                 # RFC 6455 section 5.3: a fresh, unpredictable key per frame.
-                masking_key = _new_masking_key()
-                return _masked_frame(_HEADER_SHORT.pack(byte0, MASK_MASK | length), masking_key, payload)
+                return _short_frame(byte0, MASK_MASK | length, _new_masking_key(), payload)
             byte1 = MASK_MASK
         else:
             if length <= MAX_PAYLOAD_NORMAL:
-                return b"".join((_HEADER_SHORT.pack(byte0, length), payload))
+                return _short_frame(byte0, length, None, payload)
             byte1 = 0
         if opcode in CONTROL_OPCODES:
             msg = "payload too long for control frame"

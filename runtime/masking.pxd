@@ -19,6 +19,14 @@ cdef bytes _new_bytes(Py_ssize_t n)
 @cython.locals(out=bytes)
 cdef bytes _xor_copy(const unsigned char* src, Py_ssize_t n, object key)
 
-@cython.locals(key_bytes="const unsigned char*", half=cython.uint, word_key=cython.ulonglong, src_words="const unsigned long long*",
-               dst_words="unsigned long long*", words=Py_ssize_t, w=Py_ssize_t, i=Py_ssize_t)
 cdef int _xor_into(const unsigned char* src, unsigned char* dst, Py_ssize_t n, object key) except -1
+
+@cython.locals(half=cython.uint, word_key=cython.ulonglong, src_words="const unsigned long long*",
+               dst_words="unsigned long long*", words=Py_ssize_t, w=Py_ssize_t, i=Py_ssize_t)
+cdef void _xor_key(const unsigned char* src, unsigned char* dst, Py_ssize_t n, const unsigned char* key_bytes) noexcept
+
+@cython.locals(base=cython.p_uchar, key_at=Py_ssize_t, out=bytes)
+cpdef bytes unmask_payload(bytearray buf, Py_ssize_t start, Py_ssize_t end)
+
+@cython.locals(n=Py_ssize_t, body=Py_ssize_t, i=Py_ssize_t, out=bytes, dst=cython.p_uchar, src="const unsigned char*")
+cpdef bytes short_frame(int byte0, int byte1, object key, object payload)

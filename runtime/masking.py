@@ -43,7 +43,10 @@ else:
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["BACKEND", "mask", "mask_compiled", "mask_python", "mask_slice", "masked_frame", "new_masking_key", "rotate_key"]
+__all__ = [
+    "BACKEND", "mask", "mask_compiled", "mask_python", "mask_slice", "masked_frame", "new_masking_key", "rotate_key",
+    "short_frame", "unmask_payload",
+]
 
 # Payloads shorter than this are masked with one big-integer XOR, longer ones
 # with four strided ``bytes.translate`` passes (measured crossover on CPython
@@ -121,6 +124,63 @@ def mask_slice(buf: bytearray, start: int, end: int, key: bytes | bytearray) -> 
         return mask(view[start:end], key)
 
 
+# A frame header's first two bytes (RFC 6455 §5.2): byte 0, byte 1.
+_HEADER_SHORT = struct.Struct("!BB")
+
+
+def unmask_payload(buf: bytearray, start: int, end: int) -> bytes:
+    """``buf[start:end]`` unmasked with the masking key just before it, in
+    ``buf[start - 4:start]`` (a whole masked frame in the receive buffer,
+    RFC 6455 §5.3): :func:`mask_slice` without taking the key out first.
+
+    :param buf: the receive buffer; ``4 <= start <= end <= len(buf)``.
+    :returns: new ``bytes`` of ``end - start``.
+    """
+    if cython.compiled:
+        base = cython.cast(cython.p_uchar, buf)
+        key_at = start - MASKING_KEY_LENGTH
+        out = _new_bytes(end - start)
+        _xor_key(base + start, cython.cast(cython.p_uchar, out), end - start, base + key_at)
+        return out
+    if end - start < VIEW_THRESHOLD:  # as mask_slice(), one call less
+        return mask(buf[start:end], buf[start - MASKING_KEY_LENGTH : start])
+    return mask_slice(buf, start, end, buf[start - MASKING_KEY_LENGTH : start])
+
+
+def short_frame(byte0: int, byte1: int, key: bytes | None, payload: bytes | bytearray | memoryview) -> bytes:
+    """A whole frame whose payload length fits the 7-bit field (RFC 6455
+    §5.2): header bytes ``byte0`` (FIN, RSV1-3, opcode) and ``byte1`` (MASK
+    bit, payload length), then, if ``key`` is given, the 4-byte masking key
+    and the payload masked with it (a client's frame, §5.3), else the
+    payload as it is.
+
+    :param payload: any bytes-like object (C-contiguous) of at most 125 bytes.
+    :returns: the frame as new ``bytes``, the only buffer allocated in the
+        compiled build.
+    """
+    if not cython.compiled:
+        if key is None:
+            return _HEADER_SHORT.pack(byte0, byte1) + payload
+        return b"".join((_HEADER_SHORT.pack(byte0, byte1), key, mask(payload, key)))
+    n = len(payload)
+    body = 2 if key is None else 2 + MASKING_KEY_LENGTH  # where the payload starts in the frame
+    out = _new_bytes(body + n)
+    dst = cython.cast(cython.p_uchar, out)
+    dst[0] = byte0
+    dst[1] = byte1
+    if key is None:
+        if n:
+            src = _read_pointer(payload)
+            for i in range(n):  # at most 125 bytes
+                dst[body + i] = src[i]
+        return out
+    for i in range(MASKING_KEY_LENGTH):
+        dst[2 + i] = key[i]
+    if n:
+        _xor_into(_read_pointer(payload), dst + body, n, key)
+    return out
+
+
 def masked_frame(header: bytes, key: bytes, payload: bytes | bytearray | memoryview) -> bytes:
     """``header + key + mask(payload, key)``: a client's frame, the payload masked
     straight into the frame (RFC 6455 §5.3).
@@ -192,7 +252,11 @@ def _xor_into(src: Any, dst: Any, n: int, key: bytes | bytearray) -> None:
     if len(key) != MASKING_KEY_LENGTH:
         msg = f"a masking key is {MASKING_KEY_LENGTH} bytes, got {len(key)}"
         raise ValueError(msg)
-    key_bytes = _read_pointer(key)
+    _xor_key(src, dst, n, _read_pointer(key))
+
+
+def _xor_key(src: Any, dst: Any, n: int, key_bytes: Any) -> None:
+    """Compiled build only: :func:`_xor_into` with the key at C pointer ``key_bytes`` (4 bytes)."""
     half = cython.cast(cython.pointer(cython.uint), key_bytes)[0]
     word_key = half | (cython.cast(cython.ulonglong, half) << 32)
     src_words = cython.cast(cython.pointer(cython.ulonglong), src)

@@ -99,6 +99,32 @@ def test_frame_and_slice_helpers_match_mask(n: int) -> None:
     assert masking.mask_slice(bytearray(b"xy" + data + b"z"), 2, 2 + n, key) == expected
 
 
+@pytest.mark.parametrize("n", SIZES)
+def test_unmask_payload_reads_the_key_before_the_payload(n: int) -> None:
+    """unmask_payload() (the receive fast path) unmasks with the 4 bytes before ``start``, at any offset."""
+    data = _payload(n)
+    key = random.Random(-n).randbytes(4)
+    for lead in (b"", b"x", b"xyz", b"\x81\x85abcd"):
+        buffer = bytearray(lead + key + mask_python(data, key) + b"tail")
+        whole = bytes(buffer)
+        start = len(lead) + 4
+        assert masking.unmask_payload(buffer, start, start + n) == data
+        assert buffer == whole  # the receive buffer is not modified
+
+
+@pytest.mark.parametrize("n", [*range(0, 10), 61, 62, 63, 64, 65, 124, 125])
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+def test_short_frame_is_header_key_and_masked_payload(n: int, kind: type) -> None:
+    """short_frame() (the send path of frames up to 125 bytes): the two header bytes, then the
+    key and the masked payload, or the payload as it is without a key."""
+    data = _payload(n)
+    key = random.Random(n).randbytes(4)
+    payload = kind(data)
+    assert masking.short_frame(0x81, 0x80 | n, key, payload) == bytes((0x81, 0x80 | n)) + key + reference_mask(data, key)
+    assert masking.short_frame(0x02, n, None, payload) == bytes((0x02, n)) + data
+    assert bytes(payload) == data  # not modified
+
+
 @pytest.mark.skipif(not COMPILED, reason="the pure-Python build is running")
 @pytest.mark.parametrize("n", SIZES)
 def test_wsspec_compiled_matches_pure_python(n: int) -> None:
