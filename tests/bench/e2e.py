@@ -312,10 +312,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"permessage-deflate, {c}: server answered {' / '.join(negotiated)!r}")
     if any(WORKLOADS[w][2] for w in workloads):
         print("(uvicorn configures websockets-sansio's permessage-deflate with 12-bit windows and zlib memLevel 5;")
-        print("for wsproto, hence wsspec, it uses the library's defaults: 15-bit windows, memLevel 8. The")
-        print("deflate row compares what uvicorn ships, not the libraries at equal settings: see")
+        print("for wsproto and wsspec, each library's defaults: wsproto's are 15-bit windows and memLevel 8,")
+        print("wsspec's a 12-bit window and memLevel 5 for what it compresses (its inflater takes the window")
+        print("the client uses: 15 bits here). The deflate row compares what uvicorn ships, not the libraries")
+        print("at equal settings: see")
         print("`python -m tests.bench --only deflate` for that.)")
-    print("servers: " + "; ".join(f"{c}: wsproto module {whoamis[c]['wsproto_module']}, "
+    print("servers: " + "; ".join(f"{c}: wsproto module {whoamis[c]['wsproto_module']}"
+                                  + (f" ({whoamis[c]['build']} build)" if whoamis[c].get("build") else "") + ", "
                                   f"{whoamis[c]['uvicorn_ws_modules'][0].rsplit('.', 1)[1]}"
                                   for c in CONFIGS if c in whoamis))
     checks = sum(s["checked"] for runs in samples.values() for s in runs)

@@ -36,6 +36,8 @@ async def app(scope: dict, receive, send) -> None:  # type: ignore[no-untyped-de
         wsproto = sys.modules.get("wsproto")
         info = {
             "wsproto_module": getattr(wsproto, "__name__", None),
+            # wsspec's build ("compiled" / "pure", WSSPEC_NO_EXTENSIONS=1) when it stands in for wsproto
+            "build": getattr(wsproto, "BUILD", None),
             "uvicorn_ws_modules": sorted(m for m in sys.modules if m.startswith("uvicorn.protocols.websockets.")
                                          and not m.endswith(".auto")),
         }
