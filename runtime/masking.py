@@ -40,6 +40,10 @@ else:
     except ImportError:
         from . import _cython_shim as cython
 
+if not cython.compiled:
+    # Compiled, a C constant cimported in masking.pxd from generated/constants.pxd.
+    _MASKING_KEY_LENGTH = MASKING_KEY_LENGTH
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -135,12 +139,12 @@ def masked_frame(header: bytes, key: bytes, payload: bytes | bytearray | memoryv
         return b"".join((header, key, mask(payload, key)))
     n = len(payload)
     head = len(header)
-    body = head + MASKING_KEY_LENGTH  # where the payload starts in the frame
+    body = head + _MASKING_KEY_LENGTH  # where the payload starts in the frame
     out = _new_bytes(body + n)
     dst = cython.cast(cython.p_uchar, out)
     for i in range(head):  # at most 10 bytes
         dst[i] = header[i]
-    for i in range(MASKING_KEY_LENGTH):
+    for i in range(_MASKING_KEY_LENGTH):
         dst[head + i] = key[i]
     if n:
         _xor_into(_read_pointer(payload), dst + body, n, key)
@@ -188,7 +192,7 @@ def _xor_into(src: Any, dst: Any, n: int, key: bytes | bytearray) -> None:
 
     :raises ValueError: ``key`` is not ``MASKING_KEY_LENGTH`` (4) bytes.
     """
-    if len(key) != MASKING_KEY_LENGTH:
+    if len(key) != _MASKING_KEY_LENGTH:
         msg = f"a masking key is {MASKING_KEY_LENGTH} bytes, got {len(key)}"
         raise ValueError(msg)
     doubled = bytes(key) * 2
