@@ -98,6 +98,16 @@ def _extensions() -> list:
         modules.append(
             Extension(name, [str(target)], extra_compile_args=COMPILE_ARGS + EXTRA_ARGS.get(name, []))
         )
+    # The declarations the runtime .pxd files cimport (generated/*.pxd, e.g.
+    # the spec's constants as C constants: wsspec._generated.constants),
+    # staged as the package wsspec._generated; no module is compiled from them.
+    declarations = stage / "wsspec" / "_generated"
+    declarations.mkdir(parents=True, exist_ok=True)
+    declarations.joinpath("__init__.py").touch()
+    for old in declarations.glob("*.pxd"):  # one the generator no longer writes must not be found
+        old.unlink()
+    for pxd in sorted(Path("generated").glob("*.pxd")):
+        shutil.copy2(pxd, declarations / pxd.name)
     try:
         return _translate(cythonize, modules)
     except Exception as exc:  # a Cython error must not fail the install either

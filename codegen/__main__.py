@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     generated_dir = args.out / "generated"
     expected = {rel for rel in sources if rel.startswith("generated/")}
     if generated_dir.is_dir():
-        for path in sorted(generated_dir.glob("*.py")):
+        for path in sorted([*generated_dir.glob("*.py"), *generated_dir.glob("*.pxd")]):
             rel = f"generated/{path.name}"
             if rel not in expected:
                 stale.append(f"{rel} (not produced by the spec; remove it)")

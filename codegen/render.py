@@ -156,6 +156,57 @@ def _render_modules(spec: Spec, emit: _Emitter) -> None:
          input_const={i.name: i.const for i in spec.handshake.inputs})
     emit("generated/permessage_deflate.py", "permessage_deflate.py.j2", _pmd_sources(spec),
          value_rules=PMD_VALUE_RULES, kinds=PMD_KINDS)
+    emit("generated/constants.pxd", "constants.pxd.j2",
+         [src["framing.yaml"], src["opcodes.yaml"], src["close_codes.yaml"]], groups=c_constants(spec))
+
+
+#: The largest value a ``cdef enum`` constant may have (a C ``int``, 32 bits).
+C_INT_MAX = 2**31 - 1
+
+
+def c_constants(spec: Spec) -> list[dict]:
+    """The integer constants of framing.yaml, opcodes.yaml and close_codes.yaml as C
+    declarations for the compiled build (``generated/constants.pxd``): groups of
+    ``{"title", "entries": [(c_name, literal, python_name)]}``, where ``python_name``
+    is the ``module.NAME`` (or ``module.Enum.MEMBER``) of ``wsspec._generated``
+    with the same value. Values wider than a C ``int`` are left out (listed
+    under ``"omitted"``): a ``cdef enum`` constant is an ``int``."""
+
+    def entry(c_name: str, value: int, python_name: str, as_hex: bool = False) -> tuple[str, str, str]:
+        return (c_name, f"0x{value:02X}" if as_hex else str(value), python_name)
+
+    framing = spec.framing
+    groups = [
+        {"title": "spec/framing.yaml: header bits (RFC 6455 §5.2)", "entries": [
+            *(entry(f.name, f.value, f"framing.{f.name}", True) for f in framing.header_fields),
+            *(entry(f"{b.name.upper()}_MASK", b.value, f"framing.{b.name.upper()}_MASK", True)
+              for b in framing.rsv_bits),
+        ]},
+        {"title": "spec/framing.yaml: payload length forms and limits (RFC 6455 §5.2, §5.5, §10.4)", "entries": [
+            *(e for form in framing.length_forms for e in (
+                *((entry(form.marker_name, form.marker, f"framing.{form.marker_name}"),)
+                  if form.marker is not None else ()),
+                entry(form.name, form.value, f"framing.{form.name}"))),
+            *(entry(limit.name, limit.value, f"framing.{limit.name}") for limit in framing.limits),
+        ]},
+        {"title": "spec/opcodes.yaml: opcodes (RFC 6455 §5.2)", "entries": [
+            entry("CONTROL_BIT", spec.opcodes.control_bit, "opcodes.CONTROL_BIT", True),
+            *(entry(f"OPCODE_{op.name}", op.value, f"opcodes.Opcode.{op.name}", True) for op in spec.opcodes.entries),
+        ]},
+        {"title": "spec/close_codes.yaml: close codes (RFC 6455 §7.4)", "entries": [
+            *(entry(f"CLOSE_{code.name}", code.value, f"close_codes.CloseReason.{code.name}")
+              for code in spec.close_codes.entries if code.enum),
+            *(e for r in spec.close_codes.ranges for e in (
+                entry(f"MIN_{r.name}_CLOSE_REASON", r.value[0], f"close_codes.MIN_{r.name}_CLOSE_REASON"),
+                entry(f"MAX_{r.name}_CLOSE_REASON", r.value[1], f"close_codes.MAX_{r.name}_CLOSE_REASON"))),
+            entry("MIN_CLOSE_REASON", spec.close_codes.ranges[0].value[0], "close_codes.MIN_CLOSE_REASON"),
+            entry("MAX_CLOSE_REASON", spec.close_codes.ranges[-1].value[1], "close_codes.MAX_CLOSE_REASON"),
+        ]},
+    ]
+    for group in groups:
+        group["omitted"] = [e for e in group["entries"] if int(e[1], 0) > C_INT_MAX]
+        group["entries"] = [e for e in group["entries"] if int(e[1], 0) <= C_INT_MAX]
+    return groups
 
 
 def _pmd_sources(spec: Spec) -> list[str]:

@@ -3,6 +3,27 @@
 # Every attribute stays readable and writable from Python ("public"), as in
 # the pure build: tests and wsproto-style code read some of them.
 cimport cython
+# The spec's constants as C constants (generated/constants.pxd, written by
+# `python -m codegen` from spec/), under the private names the .py defines
+# from wsspec._generated for the pure build; the public names (FIN_MASK, ...)
+# stay the Python objects imported from wsspec._generated.
+from wsspec._generated.constants cimport (
+    FIN_MASK as _FIN_MASK,
+    MASK_MASK as _MASK_MASK,
+    OPCODE_MASK as _OPCODE_MASK,
+    PAYLOAD_LEN_MASK as _PAYLOAD_LEN_MASK,
+    MAX_PAYLOAD_NORMAL as _MAX_PAYLOAD_NORMAL,
+    MAX_PAYLOAD_TWO_BYTE as _MAX_PAYLOAD_TWO_BYTE,
+    PAYLOAD_LENGTH_TWO_BYTE as _PAYLOAD_LENGTH_TWO_BYTE,
+    PAYLOAD_LENGTH_EIGHT_BYTE as _PAYLOAD_LENGTH_EIGHT_BYTE,
+    MAX_CONTROL_PAYLOAD as _MAX_CONTROL_PAYLOAD,
+    MASKING_KEY_LENGTH as _MASKING_KEY_LENGTH,
+)
+
+# Values the .py derives at import (struct sizes in bytes, combined masks):
+# C globals, private (invisible from Python in this build).
+cdef Py_ssize_t _SHORT_HEADER_LEN, _TWO_BYTE_HEADER_LEN, _EIGHT_BYTE_HEADER_LEN
+cdef int _RSV_ALL, _FIN_OPCODE
 
 
 cdef class FrameContext:

@@ -85,6 +85,14 @@ from .masking import rotate_key as _rotate_key
 from .utilities import InvalidEventTypeError, LocalProtocolError
 
 if TYPE_CHECKING:
+    from . import _cython_shim as _cython
+else:
+    try:
+        import cython as _cython  # as in masking.py: compiled, Cython's compile-time module
+    except ImportError:
+        from . import _cython_shim as _cython
+
+if TYPE_CHECKING:
     from collections.abc import Generator
 
     from .extensions import Extension  # pragma: no cover
@@ -138,6 +146,21 @@ _CLOSE_CODE = struct.Struct("!H")  # RFC 6455 section 5.5.1: 2-byte code
 _TWO_BYTE_HEADER_LEN = _HEADER_TWO_BYTE.size
 _EIGHT_BYTE_HEADER_LEN = _HEADER_EIGHT_BYTE.size
 _SHORT_HEADER_LEN = _HEADER_SHORT.size
+
+if not _cython.compiled:
+    # The compiled build has these as C constants: frame_protocol.pxd cimports
+    # them from generated/constants.pxd (rendered from spec/ by the generator).
+    # Interpreted, they are the Python constants of wsspec._generated.
+    _FIN_MASK = FIN_MASK
+    _MASK_MASK = MASK_MASK
+    _OPCODE_MASK = OPCODE_MASK
+    _PAYLOAD_LEN_MASK = PAYLOAD_LEN_MASK
+    _MAX_PAYLOAD_NORMAL = MAX_PAYLOAD_NORMAL
+    _MAX_PAYLOAD_TWO_BYTE = MAX_PAYLOAD_TWO_BYTE
+    _PAYLOAD_LENGTH_TWO_BYTE = PAYLOAD_LENGTH_TWO_BYTE
+    _PAYLOAD_LENGTH_EIGHT_BYTE = PAYLOAD_LENGTH_EIGHT_BYTE
+    _MAX_CONTROL_PAYLOAD = MAX_CONTROL_PAYLOAD
+    _MASKING_KEY_LENGTH = MASKING_KEY_LENGTH
 
 # Opcode value (0..15) -> Opcode member, or None for a reserved opcode.
 _OPCODES: dict[int, Opcode] = {int(member): member for member in Opcode}
@@ -516,8 +539,8 @@ class FrameDecoder:
                 end = pos + _SHORT_HEADER_LEN
                 if opcode is not None and len(buf) >= end:
                     length = buf[pos + 1] ^ mask_bit  # >= 128 if the MASK bit is wrong
-                    if length <= MAX_PAYLOAD_NORMAL:
-                        start = end + MASKING_KEY_LENGTH if mask_bit else end
+                    if length <= _MAX_PAYLOAD_NORMAL:
+                        start = end + _MASKING_KEY_LENGTH if mask_bit else end
                         end = start + length
                         if len(buf) >= end:
                             self._begin_data(byte0, opcode, length, False)
@@ -532,7 +555,7 @@ class FrameDecoder:
                                 self._pos = end
                             self.payload_required = 0
                             self.payload_consumed = length
-                            return _new_frame(Frame, (opcode, payload, True, byte0 >= FIN_MASK))
+                            return _new_frame(Frame, (opcode, payload, True, byte0 >= _FIN_MASK))
             return self._process_buffer()
         except ParseFailed:
             self.stop()
@@ -730,28 +753,28 @@ class FrameDecoder:
                 return False
             byte0 = buf[pos]
             byte1 = buf[pos + 1]
-            opcode = _OPCODE_TABLE[byte0 & OPCODE_MASK]
+            opcode = _OPCODE_TABLE[byte0 & _OPCODE_MASK]
             if opcode is None:
                 msg = f"Invalid opcode {byte0 & OPCODE_MASK:#x}"
                 raise ParseFailed(msg)
-            fin = bool(byte0 & FIN_MASK)
-            payload_len = byte1 & PAYLOAD_LEN_MASK
+            fin = bool(byte0 & _FIN_MASK)
+            payload_len = byte1 & _PAYLOAD_LEN_MASK
             if opcode in CONTROL_OPCODES:
                 if not fin:
                     msg = "Invalid attempt to fragment control frame"
                     raise ParseFailed(msg)
-                if payload_len > MAX_CONTROL_PAYLOAD:
+                if payload_len > _MAX_CONTROL_PAYLOAD:
                     msg = f"Control frame with payload len > {MAX_CONTROL_PAYLOAD}"
                     raise ParseFailed(msg)
 
-            if payload_len <= MAX_PAYLOAD_NORMAL:
+            if payload_len <= _MAX_PAYLOAD_NORMAL:
                 header_len = _SHORT_HEADER_LEN
-            elif payload_len == PAYLOAD_LENGTH_TWO_BYTE:
+            elif payload_len == _PAYLOAD_LENGTH_TWO_BYTE:
                 header_len = _TWO_BYTE_HEADER_LEN
                 if available < header_len:
                     return False
                 (payload_len,) = _LEN_TWO_BYTE.unpack_from(buf, pos + _SHORT_HEADER_LEN)
-                if payload_len <= MAX_PAYLOAD_NORMAL:
+                if payload_len <= _MAX_PAYLOAD_NORMAL:
                     msg = "Payload length used 2 bytes when 1 would have sufficed"
                     raise ParseFailed(msg)
             else:
@@ -759,7 +782,7 @@ class FrameDecoder:
                 if available < header_len:
                     return False
                 (payload_len,) = _LEN_EIGHT_BYTE.unpack_from(buf, pos + _SHORT_HEADER_LEN)
-                if payload_len <= MAX_PAYLOAD_TWO_BYTE:
+                if payload_len <= _MAX_PAYLOAD_TWO_BYTE:
                     msg = "Payload length used 8 bytes when 2 would have sufficed"
                     raise ParseFailed(msg)
                 if payload_len > MAX_PAYLOAD_EIGHT_BYTE:
@@ -769,14 +792,14 @@ class FrameDecoder:
             rsv = _RSV_TABLE[byte0 & _RSV_ALL]
             self.extension_processing(opcode, rsv, payload_len)
 
-            if byte1 & MASK_MASK != self._mask_bit:
+            if byte1 & _MASK_MASK != self._mask_bit:
                 msg = "client received unexpected masked frame" if self.client else \
                     "server received unexpected unmasked frame"
                 raise ParseFailed(msg)
             if opcode not in CONTROL_OPCODES:
                 self._begin_data(byte0, opcode, payload_len, rsv is not _NO_RSV)
             if self._mask_bit:
-                header_len += MASKING_KEY_LENGTH
+                header_len += _MASKING_KEY_LENGTH
                 if available < header_len:
                     self._pending = (fin, rsv, opcode, payload_len, header_len)
                     return False
@@ -788,7 +811,7 @@ class FrameDecoder:
 
         end = pos + header_len
         self._pos = end
-        masking_key = bytes(buf[end - MASKING_KEY_LENGTH : end]) if self._mask_bit else None
+        masking_key = bytes(buf[end - _MASKING_KEY_LENGTH : end]) if self._mask_bit else None
         self.header = _new_frame(Header, (fin, rsv, opcode, payload_len, masking_key))
         self.effective_opcode = opcode
         self.payload_required = payload_len if opcode in CONTROL_OPCODES else 0
@@ -1105,24 +1128,26 @@ class FrameProtocol:
                 rsv, payload = extension.frame_outbound(context, opcode, rsv, bytes(payload), fin)
             byte0 = self._make_fin_rsv_opcode(fin, rsv, opcode)
         else:
-            byte0 = opcode | FIN_MASK if fin else opcode
+            byte0 = opcode
+            if fin:
+                byte0 |= _FIN_MASK
         length = len(payload)
         if self.client:
-            if length <= MAX_PAYLOAD_NORMAL:
+            if length <= _MAX_PAYLOAD_NORMAL:
                 # RFC 6455 section 5.3: a fresh, unpredictable key per frame.
-                return _short_frame(byte0, MASK_MASK | length, _new_masking_key(), payload)
-            byte1 = MASK_MASK
+                return _short_frame(byte0, _MASK_MASK | length, _new_masking_key(), payload)
+            byte1 = _MASK_MASK
         else:
-            if length <= MAX_PAYLOAD_NORMAL:
+            if length <= _MAX_PAYLOAD_NORMAL:
                 return _short_frame(byte0, length, None, payload)
             byte1 = 0
         if opcode in CONTROL_OPCODES:
             msg = "payload too long for control frame"
             raise ValueError(msg)
-        if length <= MAX_PAYLOAD_TWO_BYTE:
-            header = _HEADER_TWO_BYTE.pack(byte0, byte1 | PAYLOAD_LENGTH_TWO_BYTE, length)
+        if length <= _MAX_PAYLOAD_TWO_BYTE:
+            header = _HEADER_TWO_BYTE.pack(byte0, byte1 | _PAYLOAD_LENGTH_TWO_BYTE, length)
         else:
-            header = _HEADER_EIGHT_BYTE.pack(byte0, byte1 | PAYLOAD_LENGTH_EIGHT_BYTE, length)
+            header = _HEADER_EIGHT_BYTE.pack(byte0, byte1 | _PAYLOAD_LENGTH_EIGHT_BYTE, length)
 
         if byte1:
             # RFC 6455 section 5.3: a fresh, unpredictable key per frame.

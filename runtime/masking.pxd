@@ -2,6 +2,8 @@
 # The .py beside this file is the one source; this file only gives types.
 cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize
+# generated/constants.pxd (from spec/framing.yaml): a C constant, private; see frame_protocol.pxd.
+from wsspec._generated.constants cimport MASKING_KEY_LENGTH as _MASKING_KEY_LENGTH
 
 @cython.locals(n=Py_ssize_t)
 cpdef bytes mask_compiled(object data, object key)

@@ -40,6 +40,10 @@ else:
     except ImportError:
         from . import _cython_shim as cython
 
+if not cython.compiled:
+    # Compiled, a C constant cimported in masking.pxd from generated/constants.pxd.
+    _MASKING_KEY_LENGTH = MASKING_KEY_LENGTH
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -138,7 +142,7 @@ def unmask_payload(buf: bytearray, start: int, end: int) -> bytes:
     """
     if cython.compiled:
         base = cython.cast(cython.p_uchar, buf)
-        key_at = start - MASKING_KEY_LENGTH
+        key_at = start - _MASKING_KEY_LENGTH
         out = _new_bytes(end - start)
         _xor_key(base + start, cython.cast(cython.p_uchar, out), end - start, base + key_at)
         return out
@@ -163,7 +167,7 @@ def short_frame(byte0: int, byte1: int, key: bytes | None, payload: bytes | byte
             return _HEADER_SHORT.pack(byte0, byte1) + payload
         return b"".join((_HEADER_SHORT.pack(byte0, byte1), key, mask(payload, key)))
     n = len(payload)
-    body = 2 if key is None else 2 + MASKING_KEY_LENGTH  # where the payload starts in the frame
+    body = 2 if key is None else 2 + _MASKING_KEY_LENGTH  # where the payload starts in the frame
     out = _new_bytes(body + n)
     dst = cython.cast(cython.p_uchar, out)
     dst[0] = byte0
@@ -174,7 +178,7 @@ def short_frame(byte0: int, byte1: int, key: bytes | None, payload: bytes | byte
             for i in range(n):  # at most 125 bytes
                 dst[body + i] = src[i]
         return out
-    for i in range(MASKING_KEY_LENGTH):
+    for i in range(_MASKING_KEY_LENGTH):
         dst[2 + i] = key[i]
     if n:
         _xor_into(_read_pointer(payload), dst + body, n, key)
@@ -195,12 +199,12 @@ def masked_frame(header: bytes, key: bytes, payload: bytes | bytearray | memoryv
         return b"".join((header, key, mask(payload, key)))
     n = len(payload)
     head = len(header)
-    body = head + MASKING_KEY_LENGTH  # where the payload starts in the frame
+    body = head + _MASKING_KEY_LENGTH  # where the payload starts in the frame
     out = _new_bytes(body + n)
     dst = cython.cast(cython.p_uchar, out)
     for i in range(head):  # at most 10 bytes
         dst[i] = header[i]
-    for i in range(MASKING_KEY_LENGTH):
+    for i in range(_MASKING_KEY_LENGTH):
         dst[head + i] = key[i]
     if n:
         _xor_into(_read_pointer(payload), dst + body, n, key)
@@ -249,7 +253,7 @@ def _xor_into(src: Any, dst: Any, n: int, key: bytes | bytearray) -> None:
 
     :raises ValueError: ``key`` is not ``MASKING_KEY_LENGTH`` (4) bytes.
     """
-    if len(key) != MASKING_KEY_LENGTH:
+    if len(key) != _MASKING_KEY_LENGTH:
         msg = f"a masking key is {MASKING_KEY_LENGTH} bytes, got {len(key)}"
         raise ValueError(msg)
     _xor_key(src, dst, n, _read_pointer(key))

@@ -49,6 +49,7 @@ OUTPUT_SOURCES: dict[str, tuple[str, ...]] = {
     "docs/protocol/framing.rst": ("spec/opcodes.yaml", "spec/framing.yaml"),
     "docs/protocol/close_codes.rst": ("spec/close_codes.yaml",),
     "docs/protocol/permessage_deflate.rst": ("spec/permessage_deflate.yaml", "spec/connection.yaml"),
+    "generated/constants.pxd": ("spec/framing.yaml", "spec/opcodes.yaml", "spec/close_codes.yaml"),
 }
 SVG_SOURCES = {
     "diagrams/connection.svg": "diagrams/connection.dot",
@@ -236,6 +237,16 @@ def test_check_flags_a_stray_generated_module(tmp_path):
     result = run_codegen("--check", "--spec", root / "spec", "--out", root)
     assert result.returncode == 1
     assert stale_listed(result.stderr) == {"generated/leftover.py"}
+    assert "remove it" in result.stderr
+
+
+def test_check_flags_a_stray_generated_declaration_file(tmp_path):
+    """setup.py stages every generated/*.pxd for Cython: one the spec does not produce must go."""
+    root = copy_repo(tmp_path)
+    (root / "generated" / "leftover.pxd").write_text("cdef enum:\n    X = 1\n", encoding="utf-8")
+    result = run_codegen("--check", "--spec", root / "spec", "--out", root)
+    assert result.returncode == 1
+    assert stale_listed(result.stderr) == {"generated/leftover.pxd"}
     assert "remove it" in result.stderr
 
 
@@ -632,7 +643,7 @@ def test_generated_modules_import_without_jinja2_or_yaml(tmp_path):
 @pytest.mark.parametrize("rel", sorted(OUTPUT_SOURCES))
 def test_generated_file_starts_with_do_not_edit_header(rel):
     text = (REPO / rel).read_text(encoding="utf-8")
-    comment = {".py": "#", ".rst": ".."}.get(Path(rel).suffix, "//")
+    comment = {".py": "#", ".pxd": "#", ".rst": ".."}.get(Path(rel).suffix, "//")
     sources = OUTPUT_SOURCES[rel]
     lines = text.splitlines()
     assert lines[0] == f"{comment} GENERATED FILE - DO NOT EDIT."
@@ -733,6 +744,86 @@ def test_missing_graphviz_is_fine_when_no_diagram_changes(tmp_path):
     result = run_codegen("--spec", root / "spec", "--out", root, env=without_dot(tmp_path))
     assert result.returncode == 0, result.stderr
     assert changed_files(before, outputs_in(root)) == {"generated/close_codes.py", "docs/protocol/close_codes.rst"}
+
+
+# --- 9. C declarations for the compiled build (issue 13) ---------------------------
+
+# `    NAME = LITERAL  # module.python.name` in generated/constants.pxd.
+_C_CONSTANT = re.compile(r"^    ([A-Z][A-Z0-9_]*) = (0x[0-9A-F]+|[0-9]+)  # ([a-z_]+(?:\.[A-Za-z_][A-Za-z0-9_]*)+)$")
+_C_OMITTED = re.compile(r"^    # ([A-Z][A-Z0-9_]*) \(([a-z_.A-Z0-9]+) = ([0-9]+)\) is wider than a C int: not declared\.$")
+
+
+def c_constants(text: str) -> tuple[dict[str, tuple[int, str]], dict[str, tuple[int, str]]]:
+    """generated/constants.pxd's enum values and its omitted ones: C name -> (value, Python name)."""
+    declared, omitted = {}, {}
+    for line in text.splitlines():
+        if match := _C_CONSTANT.match(line):
+            declared[match.group(1)] = (int(match.group(2), 0), match.group(3))
+        elif match := _C_OMITTED.match(line):
+            omitted[match.group(1)] = (int(match.group(3)), match.group(2))
+        else:
+            assert not line.startswith("    ") or line.startswith("    #"), f"unexpected line {line!r}"
+    return declared, omitted
+
+
+def python_constant(dotted: str) -> object:
+    module, *attributes = dotted.split(".")
+    value: object = importlib.import_module(f"wsspec._generated.{module}")
+    for attribute in attributes:
+        value = getattr(value, attribute)
+    return value
+
+
+def test_c_constants_equal_the_generated_python_constants():
+    declared, omitted = c_constants((REPO / "generated" / "constants.pxd").read_text(encoding="utf-8"))
+    assert len(set(declared) | set(omitted)) == len(declared) + len(omitted)
+    for c_name, (value, python_name) in {**declared, **omitted}.items():
+        assert python_constant(python_name) == value, f"{c_name} = {value} but {python_name} = {python_constant(python_name)!r}"
+    for c_name, (value, _) in declared.items():
+        assert -(2**31) <= value < 2**31, f"{c_name}: a cdef enum value is a C int"
+    for c_name, (value, _) in omitted.items():
+        assert value >= 2**31, f"{c_name} fits a C int: it should be declared"
+
+
+def test_c_constants_cover_the_integer_constants_of_framing_opcodes_and_close_codes():
+    """Every int the runtime may use from these three modules has its C twin (or is listed as too wide)."""
+    from wsspec._generated import close_codes, framing, opcodes
+
+    declared, omitted = c_constants((REPO / "generated" / "constants.pxd").read_text(encoding="utf-8"))
+    named = {python_name for _, python_name in (*declared.values(), *omitted.values())}
+    expected = {f"opcodes.Opcode.{m.name}" for m in opcodes.Opcode}
+    expected |= {f"close_codes.CloseReason.{m.name}" for m in close_codes.CloseReason}
+    for module in (framing, opcodes, close_codes):
+        short = module.__name__.rpartition(".")[2]
+        expected |= {f"{short}.{name}" for name, value in vars(module).items()
+                     if name.isupper() and type(value) is int and name != "MAX_FRAME_PAYLOAD"}  # an alias
+    assert named == expected
+    assert declared["OPCODE_TEXT"] == (1, "opcodes.Opcode.TEXT")
+    assert declared["FIN_MASK"] == (0x80, "framing.FIN_MASK")
+    assert "MAX_PAYLOAD_EIGHT_BYTE" in omitted
+
+
+def test_a_spec_value_reaches_the_c_declarations(tmp_path):
+    """The C constants are rendered from spec/, never kept by hand: a spec edit changes both languages."""
+    root = copy_repo(tmp_path)
+    edit(root / "spec" / "framing.yaml", "    value: 16777216\n", "    value: 1048576\n")
+    result = run_codegen("--spec", root / "spec", "--out", root)
+    assert result.returncode == 0, result.stderr
+    assert {"generated/framing.py", "generated/constants.pxd"} <= set(result.stdout.split()[1::2])
+    declared, _ = c_constants((root / "generated" / "constants.pxd").read_text(encoding="utf-8"))
+    assert declared["DEFAULT_MAX_MESSAGE_SIZE"] == (1048576, "framing.DEFAULT_MAX_MESSAGE_SIZE")
+    assert "DEFAULT_MAX_MESSAGE_SIZE = 1048576\n" in (root / "generated" / "framing.py").read_text(encoding="utf-8")
+
+
+def test_check_notices_a_hand_edit_of_the_c_declarations(tmp_path):
+    root = copy_repo(tmp_path)
+    path = root / "generated" / "constants.pxd"
+    edit(path, "    MAX_PAYLOAD_NORMAL = 125  #", "    MAX_PAYLOAD_NORMAL = 126  #")
+    result = run_codegen("--check", "--spec", root / "spec", "--out", root)
+    assert result.returncode == 1
+    assert stale_listed(result.stderr) == {"generated/constants.pxd"}
+    assert run_codegen("--spec", root / "spec", "--out", root).returncode == 0
+    assert path.read_bytes() == (REPO / "generated" / "constants.pxd").read_bytes()
 
 
 # --- regressions ------------------------------------------------------------------

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import venv
 import zipfile
 from pathlib import Path
@@ -96,11 +97,31 @@ def test_wheel_contents(wheel: Path) -> None:
         assert f"wsspec/_generated/{module}.py" in names
     # Nothing of the generator, the spec or the tests ships in the library.
     assert not any(n.startswith(("codegen/", "spec/", "tests/", "runtime/", "generated/")) for n in names)
+    # The .pxd declarations are inputs of the compiled build, not part of the package (pyproject.toml).
+    assert not any(n.endswith(".pxd") for n in names)
     metadata = next(n for n in names if n.endswith("METADATA"))
     requires = [line for line in zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
                 if line.startswith("Requires-Dist:") and "extra ==" not in line]
     assert len(requires) == 1 and requires[0].replace(" ", "").startswith("Requires-Dist:h11")
     assert ">=0.16" in requires[0] and "<1" in requires[0]
+
+
+def test_sdist_carries_the_compiled_builds_declarations(tmp_path: Path) -> None:
+    """A wheel built from the sdist compiles the same modules: without the .pxd files beside them
+    (runtime/*.pxd, and generated/*.pxd with the spec's C constants they cimport) the private
+    names the .py leaves to the declarations would be undefined in the compiled modules."""
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "build", "dist", "_build", "*.so", "__pycache__", ".pytest_cache", ".hypothesis"))
+    subprocess.run([sys.executable, "-m", "build", "--sdist", "--outdir", str(tmp_path / "dist"), str(source)],
+                   check=True, capture_output=True, timeout=300)
+    (sdist,) = (tmp_path / "dist").glob("wsspec-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.partition("/")[2] for name in archive.getnames()}
+    expected = {f"runtime/{p.name}" for p in (ROOT / "runtime").glob("*.pxd")}
+    expected |= {f"generated/{p.name}" for p in (ROOT / "generated").glob("*.pxd")}
+    assert "generated/constants.pxd" in expected
+    assert expected <= names, sorted(expected - names)
 
 
 def test_wheel_installs_and_imports(wheel: Path, tmp_path: Path) -> None:
