@@ -3,6 +3,14 @@ Every name a generated module defines is used: by the runtime (runtime/),
 by another generated module, or by the generator's own documentation pages
 (docs/protocol/). A name nothing reads should not be generated (issue 11:
 the spec drives what the runtime decides, nothing more).
+
+generated/constants.pxd is outside this rule on purpose: it is a C
+declaration header for the compiled build (issue 13), mirroring every
+integer constant of framing, opcodes and close codes so that compiled code
+can use any of them without regenerating; it defines no run-time name (no
+module, no Python attribute; the wheel does not ship it), and Cython emits
+nothing for an enum value no module cimports. tests/test_codegen.py checks
+each value against the Python constant it mirrors.
 """
 
 from __future__ import annotations
