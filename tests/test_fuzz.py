@@ -337,6 +337,30 @@ def test_findings_are_written_and_replayable(tmp_path: Any, capsys: Any) -> None
     assert R.replay(str(good)) == 0
 
 
+def test_a_timing_problem_is_a_finding_only_if_it_repeats(tmp_path: Any) -> None:
+    """A case slow once (the process descheduled) is re-run; slow every time (a hang) is a finding."""
+    case = _pick("exact", need_message=True)
+    slow = ["the final events() call took 455.9 ms > 250.7 ms"]
+    for outcomes, findings, noise in (
+        ([slow, []], 0, 1),  # slow once, then fine: machine noise
+        ([slow, slow, slow], 1, 0),  # slow every time: reported
+        ([slow, ["final state CLOSED, expected OPEN"]], 1, 0),  # another problem on the re-run: reported
+    ):
+        results = iter(outcomes)
+        calls: list[bool] = []
+
+        def runner(case: Any, measure_memory: bool | None = None) -> tuple[list[str], dict[str, Any]]:
+            calls.append(bool(measure_memory))
+            return next(results), {}
+
+        fuzzer = R.Fuzzer(7, findings_dir=tmp_path, out=lambda line: None, gen=lambda seed, index: case,
+                          runner=runner)
+        fuzzer.run(10, max_inputs=1)
+        assert (fuzzer.findings, fuzzer.timing_noise, len(calls)) == (findings, noise, len(outcomes))
+        assert fuzzer.summary()["timing_noise"] == noise
+    assert R.only_timing(["input took 3.100 s > 2.000 s (4 bytes, ...)"]) and not R.only_timing([])
+
+
 def test_command_exit_status(monkeypatch: Any, capsys: Any, tmp_path: Any) -> None:
     monkeypatch.setattr(R, "FINDINGS_DIR", tmp_path)
     real = R.run_case

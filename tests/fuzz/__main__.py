@@ -15,7 +15,7 @@ import argparse
 import sys
 from collections import Counter
 
-from .runner import fuzz, main_env_seed, replay
+from .runner import TIMING_RETRIES, fuzz, main_env_seed, replay
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     measured = sum(r["measured"] for r in results)
     ratio = max(r["max_peak_ratio"] for r in results)
     print(f"memory measured on {measured} inputs; highest peak/bound {ratio:.2f}")
+    noise = sum(r.get("timing_noise", 0) for r in results)
+    print(f"timing problems that did not repeat on {TIMING_RETRIES} re-runs (a loaded machine, not reported): {noise}")
     if signatures:
         print(f"\nfindings: {sum(signatures.values())} inputs, {len(signatures)} kinds")
         for sig, n in signatures.most_common():

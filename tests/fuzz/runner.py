@@ -65,6 +65,18 @@ def run_case(case: Any, *, measure_memory: bool | None = None) -> tuple[list[str
     return K.run_conn_case(case, measure_memory=measure)
 
 
+#: A problem that is only about wall-clock time ("... took 455.9 ms > 250.7 ms").
+_TIMING_PROBLEM = re.compile(r" took [\d.]+ m?s > [\d.]+ m?s")
+#: How often a case whose only problems are timing ones is run again: it is a
+#: finding only if it is slow every time (a real hang or quadratic path is; a
+#: process descheduled on a loaded machine is not).
+TIMING_RETRIES = 2
+
+
+def only_timing(problems: list[str]) -> bool:
+    return bool(problems) and all(_TIMING_PROBLEM.search(problem) for problem in problems)
+
+
 def case_from_json(data: dict[str, Any]) -> Any:
     kind = data.get("kind")
     if kind == "hs":
@@ -110,6 +122,7 @@ class Fuzzer:
         self.measured = 0
         self.max_peak_ratio = 0.0
         self.bytes = 0
+        self.timing_noise = 0  # timing-only problems that did not repeat (see TIMING_RETRIES)
 
     @property
     def findings(self) -> int:
@@ -161,6 +174,14 @@ class Fuzzer:
             self.measured += 1
             bound = K.mem_bound(len(case.wire), case.max_message_size)
             self.max_peak_ratio = max(self.max_peak_ratio, stats["peak"] / bound)
+        if only_timing(problems):
+            for _ in range(TIMING_RETRIES):
+                again, _stats = (self.runner or run_case)(case, measure_memory=False)
+                if not only_timing(again):
+                    problems = again  # no timing problem this time (or another problem: report that)
+                    if not again:
+                        self.timing_noise += 1
+                    break
         if problems:
             self.record(case, problems)
 
@@ -189,7 +210,7 @@ class Fuzzer:
         return {"seed": self.seed, "count": self.count, "elapsed": getattr(self, "elapsed", 0.0),
                 "counts": dict(self.counts), "violations": dict(self.violations), "signatures": dict(self.signatures), "examples": self.examples,
                 "files": self.files, "measured": self.measured, "max_peak_ratio": self.max_peak_ratio,
-                "bytes": self.bytes}
+                "bytes": self.bytes, "timing_noise": self.timing_noise}
 
 
 class _Stub:
