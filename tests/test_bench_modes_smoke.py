@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import wsspec
+
 REPO = Path(__file__).resolve().parents[1]
 LIBRARIES = ["wsspec", "wsproto", "websockets"]
 NUMBER = r"[0-9][0-9,]*(?:\.[0-9]+)?"
@@ -119,8 +121,9 @@ def test_e2e_quick_run_against_three_uvicorn_servers() -> None:
     for row in bottleneck:
         assert re.match(rf"^{NUMBER}–{NUMBER}%$", row["load gen CPU % of wall"]), row
     # The servers really were wsspec (via install_as_wsproto), wsproto and websockets-sansio.
-    assert ("servers: wsspec: wsproto module wsspec, wsproto_impl; wsproto: wsproto module wsproto, "
-            "wsproto_impl; websockets-sansio: wsproto module None, websockets_sansio_impl") in proc.stdout
+    build = wsspec.BUILD  # the server runs the build this process does (same environment)
+    assert (f"servers: wsspec: wsproto module wsspec ({build} build), wsproto_impl; wsproto: wsproto module "
+            "wsproto, wsproto_impl; websockets-sansio: wsproto module None, websockets_sansio_impl") in proc.stdout
     assert re.search(r"permessage-deflate, wsspec: server answered 'permessage-deflate", proc.stdout)
     assert re.search(r"correctness: all checks passed \(18 echoes decoded and compared", proc.stdout)
     assert "load generator: CPU per message below the server's in" in proc.stdout
