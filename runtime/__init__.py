@@ -32,9 +32,9 @@ __version__ = "0.1.0"
 #: see setup.py) or ``"pure"`` (pure Python: no compiler, PyPy, or
 #: ``WSSPEC_NO_EXTENSIONS=1`` set before the import). The masking routine in
 #: use is :data:`wsspec.masking.BACKEND`.
-_CLIENT = ConnectionType.CLIENT  # a global: ConnectionType.CLIENT goes through EnumType.__getattr__ on 3.11
-
 BUILD = "compiled" if _build.is_compiled(frame_protocol) else "pure"
+
+_CLIENT = ConnectionType.CLIENT  # a global: ConnectionType.CLIENT goes through EnumType.__getattr__ on 3.11
 
 __all__ = ("BUILD", "ConnectionType", "WSConnection", "WsprotoAlreadyImportedError", "install_as_wsproto")
 
