@@ -231,22 +231,17 @@ def test_check_on_empty_out_folder_lists_everything_and_creates_nothing(tmp_path
     assert list(out.iterdir()) == []
 
 
-def test_check_flags_a_stray_generated_module(tmp_path):
+@pytest.mark.parametrize(("name", "text"), [
+    ("leftover.py", "X = 1\n"),
+    # setup.py stages every generated/*.pxd for Cython: one the spec does not produce must go too.
+    ("leftover.pxd", "cdef enum:\n    X = 1\n"),
+])
+def test_check_flags_a_stray_generated_file(tmp_path, name, text):
     root = copy_repo(tmp_path)
-    (root / "generated" / "leftover.py").write_text("X = 1\n", encoding="utf-8")
+    (root / "generated" / name).write_text(text, encoding="utf-8")
     result = run_codegen("--check", "--spec", root / "spec", "--out", root)
     assert result.returncode == 1
-    assert stale_listed(result.stderr) == {"generated/leftover.py"}
-    assert "remove it" in result.stderr
-
-
-def test_check_flags_a_stray_generated_declaration_file(tmp_path):
-    """setup.py stages every generated/*.pxd for Cython: one the spec does not produce must go."""
-    root = copy_repo(tmp_path)
-    (root / "generated" / "leftover.pxd").write_text("cdef enum:\n    X = 1\n", encoding="utf-8")
-    result = run_codegen("--check", "--spec", root / "spec", "--out", root)
-    assert result.returncode == 1
-    assert stale_listed(result.stderr) == {"generated/leftover.pxd"}
+    assert stale_listed(result.stderr) == {f"generated/{name}"}
     assert "remove it" in result.stderr
 
 
