@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import _build  # first: with WSSPEC_NO_EXTENSIONS=1, the modules below load from source
 from . import connection, events, extensions, frame_protocol, handshake, typing, utilities
+from .connection import CLIENT as _CLIENT  # a global: ConnectionType.CLIENT costs EnumType.__getattr__ on 3.11
 from .connection import Connection, ConnectionState, ConnectionType
 from ._generated.framing import DEFAULT_MAX_MESSAGE_SIZE
 from ._generated.handshake import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
@@ -33,8 +34,6 @@ __version__ = "0.1.0"
 #: ``WSSPEC_NO_EXTENSIONS=1`` set before the import). The masking routine in
 #: use is :data:`wsspec.masking.BACKEND`.
 BUILD = "compiled" if _build.is_compiled(frame_protocol) else "pure"
-
-_CLIENT = ConnectionType.CLIENT  # a global: ConnectionType.CLIENT goes through EnumType.__getattr__ on 3.11
 
 __all__ = ("BUILD", "ConnectionType", "WSConnection", "WsprotoAlreadyImportedError", "install_as_wsproto")
 
