@@ -57,7 +57,7 @@ def site(tmp_path_factory) -> Path:
 def test_build_has_every_page(site: Path) -> None:
     pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
     for page in ("index.html", "api.html", "protocol.html", "differences.html", "performance.html",
-                 "conformance.html", "guide/install.html", "guide/sans-io.html", "guide/sockets.html", "guide/asyncio.html",
+                 "conformance.html", "faq.html", "guide/install.html", "guide/sans-io.html", "guide/sockets.html", "guide/asyncio.html",
                  "guide/trio.html", "guide/handshake.html", "guide/messages.html", "guide/limits.html",
                  "guide/wsproto.html", "protocol/connection.html", "protocol/handshake.html",
                  "protocol/framing.html", "protocol/close_codes.html", "protocol/permessage_deflate.html"):
@@ -174,7 +174,7 @@ def test_every_page_renders_in_chromium(site: Path) -> None:
     assert CHROMIUM, "Chromium is not installed; .ci/setup installs Debian's `chromium`"
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
                    if not p.relative_to(site).as_posix().startswith("_"))
-    assert len(pages) >= 20, pages
+    assert len(pages) >= 21, pages
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
     server_thread = threading.Thread(target=server.serve_forever, daemon=True)
